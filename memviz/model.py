@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from memviz.cells import CELLS, DISPLAY_NAMES, make_cell
+from memviz.cells import CELLS, COMPUTE_DTYPES, DISPLAY_NAMES, make_cell
 
 #: Input alphabet size: <eos> (padding, id 0), space, a–z.
 NUM_CHARS = 28
@@ -67,7 +67,12 @@ class AutocompleteModel(nnx.Module):
             [make_cell(config.cell, n_in, h, rngs=rngs, compute_dtype=config.compute_dtype) for n_in in sizes]
         )
         self.dense = nnx.Linear(
-            h, config.num_words, kernel_init=nnx.initializers.glorot_uniform(), bias_init=nnx.initializers.zeros, rngs=rngs
+            h,
+            config.num_words,
+            kernel_init=nnx.initializers.glorot_uniform(),
+            bias_init=nnx.initializers.zeros,
+            dtype=COMPUTE_DTYPES[config.compute_dtype],
+            rngs=rngs,
         )
 
     def embedding_table(self) -> jax.Array:
@@ -90,8 +95,8 @@ class AutocompleteModel(nnx.Module):
         return x
 
     def logits(self, hidden: jax.Array) -> jax.Array:
-        """``(..., hidden)`` → ``(..., num_words)``."""
-        return self.dense(hidden)
+        """``(..., hidden)`` → ``(..., num_words)`` float32."""
+        return self.dense(hidden).astype(jnp.float32)
 
     def __call__(self, source: jax.Array) -> jax.Array:
         """``(batch, time) int`` → logits ``(batch, time, num_words) float32``."""

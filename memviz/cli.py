@@ -1,0 +1,150 @@
+"""Command line: ``memviz train | evaluate | connectivity``.
+
+    memviz train --cell gru --corpus austen --preset cpu --out runs/gru
+    memviz train --cell gru --preset cpu --out runs/gru --resume
+    memviz evaluate runs/gru
+    memviz connectivity runs/gru --text "the rules taught in schools" --out conn.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from memviz.cells import CELLS
+from memviz.presets import PRESETS, get_preset
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a model (resumes with --resume)")
+    p.add_argument("--cell", required=True, help=f"one of {', '.join(sorted(CELLS))}")
+    p.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
+    p.add_argument("--corpus", help="austen | text8 (default: the preset's)")
+    p.add_argument("--out", required=True, type=Path, help="run directory (config, checkpoints, history)")
+    p.add_argument("--resume", action="store_true", help="continue the run already in --out")
+    p.add_argument("--steps", type=int, help="override the preset's number of steps")
+    p.add_argument("--batch-size", type=int, help="override the preset's batch size")
+    p.add_argument("--hidden", type=int, help="override the units per layer (and the embedding size)")
+    p.add_argument("--layers", type=int, help="override the number of layers")
+    p.add_argument("--compute-dtype", choices=["float32", "bfloat16"], help="matmul precision")
+    p.add_argument("--unroll", type=int, help="lax.scan unroll factor")
+    p.add_argument("--no-evaluate", action="store_true", help="skip the test-split evaluation at the end")
+
+
+def _config_from_args(args):
+    config = get_preset(args.preset, args.cell)
+    train_changes = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size}.items() if v is not None}
+    if args.corpus is not None:
+        train_changes["corpus"] = args.corpus
+        if args.corpus != "text8":
+            train_changes["article_vocab"] = False
+    model_changes = {
+        k: v
+        for k, v in {
+            "hidden_features": args.hidden,
+            "embedding_features": args.hidden,
+            "num_layers": args.layers,
+            "compute_dtype": args.compute_dtype,
+            "unroll": args.unroll,
+        }.items()
+        if v is not None
+    }
+    return dataclasses.replace(
+        config,
+        model=dataclasses.replace(config.model, **model_changes),
+        train=dataclasses.replace(config.train, **train_changes),
+        preset=config.preset if not (train_changes or model_changes) else f"{config.preset}+custom",
+    )
+
+
+def cmd_train(args) -> int:
+    from memviz import checkpoint, train
+
+    config = _config_from_args(args)
+    has_run = (args.out / checkpoint.CHECKPOINT_DIR).exists() and any((args.out / checkpoint.CHECKPOINT_DIR).iterdir())
+    if has_run and not args.resume:
+        print(f"error: {args.out} already holds a run; pass --resume to continue it, or choose another --out",
+              file=sys.stderr)
+        return 2
+    if args.resume and (saved := checkpoint.read_config(args.out)) is not None:
+        config = dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=config.train.steps))
+    run = train.train(config, args.out)
+    print(f"trained {run.name} for {run.step} steps; run directory {args.out}")
+    if not args.no_evaluate:
+        _print_metrics(_evaluate(run))
+    return 0
+
+
+def _evaluate(run) -> dict:
+    from memviz import checkpoint, data, metrics
+
+    tc = run.config.train
+    dataset = data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab)
+    result = metrics.evaluate(run.model, dataset.test, train_split=dataset.train)
+    result = {"model": run.name, "step": run.step, **{k: float(v) for k, v in result.items()}}
+    if run.directory is not None:
+        checkpoint.write_metrics(run.directory, result)
+    return result
+
+
+def _print_metrics(result: dict) -> None:
+    for key, value in result.items():
+        print(f"{key:>28}: {value:.4f}" if isinstance(value, float) else f"{key:>28}: {value}")
+
+
+def cmd_evaluate(args) -> int:
+    from memviz import train
+
+    result = _evaluate(train.load_run(args.run))
+    _print_metrics(result) if not args.json else print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_connectivity(args) -> int:
+    from memviz import connectivity, data, train
+
+    run = train.load_run(args.run)
+    tc = run.config.train
+    vocab = data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length,
+                              article_vocab=tc.article_vocab).vocab
+    result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=not args.norm)
+    if args.out.suffix == ".html":
+        from memviz import viz
+
+        viz.explorer_html([result], args.out)
+    else:
+        result.save(args.out)
+    print(f"wrote connectivity of {result.length} characters under {run.name} to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    p = sub.add_parser("evaluate", help="print the article's test metrics for a run")
+    p.add_argument("run", type=Path)
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("connectivity", help="connectivity of a text under a trained model")
+    p.add_argument("run", type=Path)
+    p.add_argument("--text", required=True)
+    p.add_argument("--out", required=True, type=Path, help=".json (article layout) or .html (standalone explorer)")
+    p.add_argument("--norm", action="store_true", help="plain L2 norm instead of the article's squared norm")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"train": cmd_train, "evaluate": cmd_evaluate, "connectivity": cmd_connectivity}[args.command]
+    try:
+        return handler(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

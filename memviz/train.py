@@ -1,0 +1,279 @@
+"""Training with optax, as the article trained (spec §3.1): Adam 1e-3, masked cross entropy, no tricks.
+
+``train(config, directory)`` trains (resuming from the newest checkpoint in ``directory``),
+``load_run(directory)`` restores a trained model, ``load_or_train`` does whichever applies.
+Batches are a deterministic function of the seed and the step, so a resumed run ends with the
+same parameters as an uninterrupted one. Batches are split over all local devices (data
+parallelism with ``jax.sharding``); parameters are replicated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+from flax import nnx
+from jax.sharding import NamedSharding, PartitionSpec
+
+from memviz import checkpoint as ckpt
+from memviz import data
+from memviz.model import AutocompleteModel, ModelConfig
+from memviz.presets import RunConfig
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class Run:
+    """A trained (or restored) model with everything needed to analyse it."""
+
+    model: AutocompleteModel
+    config: RunConfig
+    history: pd.DataFrame  # model, dataset (train|valid), sec, step, loss
+    step: int
+    directory: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.model.display_name
+
+
+def build_model(config: ModelConfig, seed: int) -> AutocompleteModel:
+    return AutocompleteModel(config, rngs=nnx.Rngs(seed))
+
+
+def masked_cross_entropy(logits: jax.Array, target: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per-position softmax cross entropy and the loss mask (spec §1.3).
+
+    ``logits (..., words)``, ``target (...) int`` → ``(ce, mask)``, both ``(...)``. The mask drops
+    padding (``<eos>``, 0) and ``<unknown>`` (1): "the network is not penalized for predicting
+    padding and unknown words wrong".
+    """
+    mask = target > data.UNKNOWN_ID
+    ce = optax.softmax_cross_entropy_with_integer_labels(logits, target)
+    return ce, mask
+
+
+def batch_loss(model: AutocompleteModel, source: jax.Array, target: jax.Array) -> jax.Array:
+    """Σ mask·CE / Σ mask over the whole batch, as TF's weighted mean reduction."""
+    ce, mask = masked_cross_entropy(model(source), target)
+    return jnp.sum(ce * mask) / jnp.maximum(jnp.sum(mask), 1)
+
+
+def batch_indices(n: int, batch_size: int, step: int, seed: int) -> np.ndarray:
+    """Sequence indices of the batch at ``step``: a fresh seeded permutation each epoch, no partial batch."""
+    per_epoch = n // batch_size
+    epoch, offset = divmod(step, per_epoch)
+    order = np.random.RandomState((seed + epoch) % 2**32).permutation(n)
+    return order[offset * batch_size : (offset + 1) * batch_size]
+
+
+def _optimizer(config: RunConfig) -> optax.GradientTransformation:
+    # TF1's Adam applies ε to the uncorrected √v, optax after bias correction: a negligible difference.
+    return optax.adam(config.train.learning_rate)
+
+
+def _compile_steps(graphdef, tx: optax.GradientTransformation):
+    @jax.jit
+    def train_step(params, opt_state, source, target):
+        loss, grads = jax.value_and_grad(lambda p: batch_loss(nnx.merge(graphdef, p), source, target))(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss, optax.tree.norm(grads)
+
+    @jax.jit
+    def eval_step(params, source, target):
+        return batch_loss(nnx.merge(graphdef, params), source, target)
+
+    return train_step, eval_step
+
+
+class _Sharding:
+    """Batch split along its first axis over every local device; parameters replicated."""
+
+    def __init__(self, batch_size: int):
+        devices = jax.local_devices()
+        if batch_size % len(devices):
+            raise ValueError(f"batch_size {batch_size} is not divisible by the {len(devices)} local devices")
+        mesh = jax.sharding.Mesh(np.array(devices), ("data",))
+        self.batch = NamedSharding(mesh, PartitionSpec("data"))
+        self.replicated = NamedSharding(mesh, PartitionSpec())
+
+    def put_batch(self, split: data.Split, idx: np.ndarray):
+        source = np.asarray(split.source[idx], np.int32)
+        target = np.asarray(split.target[idx], np.int32)
+        return jax.device_put(source, self.batch), jax.device_put(target, self.batch), int(split.lengths[idx].sum())
+
+
+def _check_finite(loss: float, grad_norm: float, step: int, directory: Path | None, saved_step: int | None):
+    if np.isfinite(loss) and np.isfinite(grad_norm):
+        return
+    kept = f"the last good checkpoint (step {saved_step}) is kept in {directory}" if saved_step else "nothing was saved"
+    raise TrainingDiverged(
+        f"training diverged at step {step}: loss {loss}, gradient norm {grad_norm}; {kept}. "
+        "Lower the learning rate or use compute_dtype='float32'."
+    )
+
+
+def train(
+    config: RunConfig,
+    directory: str | Path | None = None,
+    *,
+    dataset: data.Dataset | None = None,
+    progress: bool = True,
+    on_log: Callable[[pd.DataFrame], None] | None = None,
+) -> Run:
+    """Train ``config``, resuming from the newest checkpoint in ``directory`` if there is one.
+
+    Args:
+      config: the run to train; must match the config saved in ``directory``, if any.
+      directory: where config, checkpoints and history go; None trains in memory only.
+      dataset: a loaded dataset (default: load ``config.train``'s corpus).
+      progress: show a progress bar (terminal and Jupyter) with loss, chars/s and ETA.
+      on_log: called with the history so far at every logged step (e.g. to redraw a live chart).
+    """
+    tc = config.train
+    directory = Path(directory) if directory is not None else None
+    dataset = dataset or data.load_dataset(
+        tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab
+    )
+    _check_dataset(dataset, config)
+    sharding = _Sharding(tc.batch_size)
+    model = build_model(config.model, tc.seed)
+    graphdef, params = nnx.split(model, nnx.Param)
+    tx = _optimizer(config)
+    opt_state = tx.init(params)
+    start, history, mngr = 0, pd.DataFrame(columns=ckpt.HISTORY_COLUMNS), None
+    if directory is not None:
+        ckpt.check_config(directory, config)
+        ckpt.write_config(directory, config)
+        mngr = ckpt.manager(directory, tc.keep_checkpoints)
+        if mngr.latest_step() is not None:
+            start, items = ckpt.restore(mngr, {"params": params, "opt_state": opt_state})
+            params, opt_state = items["params"], items["opt_state"]
+            history = ckpt.read_history(directory)
+            history = history[history.step <= start]
+    params = jax.device_put(params, sharding.replicated)
+    opt_state = jax.device_put(opt_state, sharding.replicated)
+    train_step, eval_step = _compile_steps(graphdef, tx)
+    rows = history.to_dict("records")
+    elapsed0 = float(history.sec.max()) if len(history) else 0.0
+    saved_step = start if start else None
+
+    def save(step):
+        nonlocal saved_step
+        if mngr is None or step == saved_step:
+            return
+        ckpt.save(mngr, step, {"params": params, "opt_state": opt_state})
+        ckpt.write_history(directory, pd.DataFrame(rows, columns=ckpt.HISTORY_COLUMNS))
+        saved_step = step
+
+    bar = _progress_bar(config, start, progress)
+    clock, chars = time.perf_counter(), 0
+    step = start
+    try:
+        for step in range(start + 1, tc.steps + 1):
+            source, target, n_chars = sharding.put_batch(dataset.train, batch_indices(len(dataset.train), tc.batch_size, step - 1, tc.seed))
+            new_params, new_opt_state, loss, grad_norm = train_step(params, opt_state, source, target)
+            loss, grad_norm = float(loss), float(grad_norm)
+            _check_finite(loss, grad_norm, step, directory, saved_step)
+            params, opt_state = new_params, new_opt_state
+            chars += n_chars
+            sec = elapsed0 + time.perf_counter() - clock
+            logged = _log(rows, config, step, sec, loss, eval_step, params, dataset, sharding)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", chars_per_s=f"{chars / max(sec - elapsed0, 1e-9):,.0f}")
+            if logged and on_log is not None:
+                on_log(pd.DataFrame(rows, columns=ckpt.HISTORY_COLUMNS))
+            if step % tc.checkpoint_every == 0:
+                save(step)
+        save(step)
+    except KeyboardInterrupt:
+        save(step)  # keep what was trained; `train` again resumes from here
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    nnx.update(model, jax.device_get(params))
+    return Run(model, config, pd.DataFrame(rows, columns=ckpt.HISTORY_COLUMNS), step, directory)
+
+
+def _log(rows, config, step, sec, loss, eval_step, params, dataset, sharding) -> bool:
+    tc, name = config.train, config.model.display_name
+    logged = False
+    if step % tc.log_every == 0 or step == 1:
+        rows.append({"model": name, "dataset": "train", "sec": sec, "step": step, "loss": loss})
+        logged = True
+    if step % tc.eval_every == 0 or step == 1:
+        idx = batch_indices(len(dataset.valid), min(tc.batch_size, len(dataset.valid)), step - 1, tc.seed + 1)
+        idx = idx[: len(idx) - len(idx) % len(jax.local_devices())]
+        source, target, _ = sharding.put_batch(dataset.valid, idx)
+        rows.append({"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": float(eval_step(params, source, target))})
+        logged = True
+    return logged
+
+
+def _progress_bar(config: RunConfig, start: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=config.train.steps, initial=start, desc=f"{config.model.display_name} ({config.preset})", unit="step")
+
+
+def _check_dataset(dataset: data.Dataset, config: RunConfig) -> None:
+    tc = config.train
+    if len(dataset.vocab) != config.model.num_words:
+        raise ValueError(
+            f"the dataset's vocabulary has {len(dataset.vocab)} classes but the model outputs {config.model.num_words}"
+        )
+    if len(dataset.train) < tc.batch_size:
+        raise ValueError(
+            f"the corpus is too small for one batch: {len(dataset.train)} training sequences < batch size "
+            f"{tc.batch_size}; use a smaller batch_size or a larger corpus"
+        )
+    if len(dataset.valid) < len(jax.local_devices()):
+        raise ValueError(f"the validation split has only {len(dataset.valid)} sequences; use a larger corpus")
+
+
+def load_run(directory: str | Path) -> Run:
+    """Restore the model saved in ``directory`` (its newest checkpoint), with config and history."""
+    directory = Path(directory)
+    config = ckpt.read_config(directory)
+    if config is None:
+        raise FileNotFoundError(f"{directory} holds no memviz run ({ckpt.CONFIG_FILE} is missing)")
+    model = build_model(config.model, config.train.seed)
+    _, params = nnx.split(model, nnx.Param)
+    step, items = ckpt.restore(ckpt.manager(directory, config.train.keep_checkpoints), {"params": params})
+    nnx.update(model, items["params"])
+    return Run(model, config, ckpt.read_history(directory), step, directory)
+
+
+def load_or_train(config: RunConfig, directory: str | Path, **kwargs) -> Run:
+    """Restore the run in ``directory`` if it is complete, otherwise train (or resume) it."""
+    directory = Path(directory)
+    ckpt.check_config(directory, config)
+    mngr = ckpt.manager(directory, config.train.keep_checkpoints) if (directory / ckpt.CHECKPOINT_DIR).exists() else None
+    if mngr is not None and mngr.latest_step() == config.train.steps:
+        return load_run(directory)
+    return train(config, directory, **kwargs)
+
+
+def export_params(run: Run, directory: str | Path, dtype=jnp.float16) -> None:
+    """Write a compact, params-only copy of ``run`` (config, history, metrics, half-precision weights)."""
+    directory = Path(directory)
+    ckpt.write_config(directory, run.config)
+    ckpt.write_history(directory, run.history)
+    if run.directory is not None and (metrics := ckpt.read_metrics(run.directory)) is not None:
+        ckpt.write_metrics(directory, metrics)
+    _, params = nnx.split(run.model, nnx.Param)
+    ckpt.save(ckpt.manager(directory, 1), run.step, {"params": jax.tree.map(lambda x: x.astype(dtype), params)})

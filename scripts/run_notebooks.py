@@ -1,0 +1,65 @@
+"""Execute the numbered notebooks in order, headless, and keep the executed copies.
+
+    python scripts/run_notebooks.py                 # all notebooks, shipped models
+    python scripts/run_notebooks.py --smoke         # tiny configuration (what the tests run)
+    python scripts/run_notebooks.py 03 05           # only notebooks whose names start with these
+
+Executed copies go to ``outputs/notebooks/``; the notebooks export their figures to
+``outputs/figures/`` (``MEMVIZ_OUTPUT_DIR``). Both are gitignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def notebooks(prefixes: list[str]) -> list[Path]:
+    found = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    return [nb for nb in found if not prefixes or any(nb.name.startswith(p) for p in prefixes)]
+
+
+def execute(path: Path, out_dir: Path, timeout: int) -> float:
+    """Run one notebook top to bottom in its own folder; write the executed copy; return seconds."""
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}})
+    try:
+        client.execute()
+    finally:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out_dir / path.name)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("prefixes", nargs="*", help="run only notebooks whose names start with these")
+    parser.add_argument("--smoke", action="store_true", help="tiny configuration and data slice (MEMVIZ_SMOKE=1)")
+    parser.add_argument("--out", type=Path, default=ROOT / "outputs", help="where executed notebooks and figures go")
+    parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
+    args = parser.parse_args(argv)
+    os.environ["MEMVIZ_OUTPUT_DIR"] = str((args.out / "figures").resolve())
+    if args.smoke:
+        os.environ["MEMVIZ_SMOKE"] = "1"
+    total = 0.0
+    for nb in notebooks(args.prefixes):
+        print(f"running {nb.name} ...", flush=True)
+        seconds = execute(nb, args.out / "notebooks", args.timeout)
+        total += seconds
+        print(f"  done in {seconds:.0f} s", flush=True)
+    print(f"all notebooks ran in {total:.0f} s; executed copies in {args.out / 'notebooks'}, figures in {args.out / 'figures'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Training end to end on a tiny model: train, save, restore, resume, and every way it must refuse."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+from memviz import checkpoint, cli, data, train
+from memviz.presets import RunConfig, TrainConfig
+from memviz.model import ModelConfig
+
+WORDS = "the cat sat on a mat while her sister read a long letter from the country house".split()
+
+
+def _text(n_words: int = 6000, seed: int = 0) -> str:
+    rng = np.random.RandomState(seed)
+    return " ".join(rng.choice(WORDS, n_words))
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return data.from_text(_text(), vocab_size=12)
+
+
+def _config(steps: int = 4, **train_changes) -> RunConfig:
+    return RunConfig(
+        model=ModelConfig(cell="gru", num_layers=1, hidden_features=16, embedding_features=8, num_words=14),
+        train=TrainConfig(vocab_size=12, batch_size=4, steps=steps, checkpoint_every=2, eval_every=2, log_every=1,
+                          **train_changes),
+        preset="test",
+    )
+
+
+def _params(model) -> list[np.ndarray]:
+    return [np.asarray(x) for x in jax.tree.leaves(nnx.state(model, nnx.Param))]
+
+
+def test_train_save_restore(tmp_path, dataset):
+    run = train.train(_config(), tmp_path, dataset=dataset, progress=False)
+    assert run.step == 4
+    restored = train.load_run(tmp_path)
+    for a, b in zip(_params(run.model), _params(restored.model)):
+        np.testing.assert_array_equal(a, b)
+    assert restored.config == run.config
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["cell"] == "gru"
+    history = checkpoint.read_history(tmp_path)
+    assert list(history.columns) == checkpoint.HISTORY_COLUMNS
+    assert sorted(history[history.dataset == "train"].step) == [1, 2, 3, 4]
+    assert sorted(history[history.dataset == "valid"].step) == [1, 2, 4]
+    # Training lowers the loss from ln(classes) on this very repetitive text.
+    assert history.loss.iloc[0] == pytest.approx(np.log(14), abs=0.3)
+
+
+def test_resume_equals_uninterrupted(tmp_path, dataset):
+    straight = train.train(_config(steps=4), tmp_path / "a", dataset=dataset, progress=False)
+    train.train(_config(steps=2), tmp_path / "b", dataset=dataset, progress=False)  # "interrupted" after 2 steps
+    resumed = train.train(_config(steps=4), tmp_path / "b", dataset=dataset, progress=False)
+    assert resumed.step == 4
+    for a, b in zip(_params(straight.model), _params(resumed.model)):
+        np.testing.assert_array_equal(a, b)
+    h = checkpoint.read_history(tmp_path / "b")
+    assert h[h.dataset == "train"].step.tolist() == [1, 2, 3, 4]  # no duplicated or lost rows
+
+
+def test_load_or_train_restores_without_training(tmp_path, dataset, monkeypatch):
+    first = train.load_or_train(_config(), tmp_path, dataset=dataset, progress=False)
+    monkeypatch.setattr(train, "train", lambda *a, **k: pytest.fail("load_or_train trained a finished run"))
+    again = train.load_or_train(_config(), tmp_path)
+    for a, b in zip(_params(first.model), _params(again.model)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_other_configuration_is_refused_with_the_differing_fields(tmp_path, dataset):
+    train.train(_config(), tmp_path, dataset=dataset, progress=False)
+    other = dataclasses.replace(_config(), train=dataclasses.replace(_config().train, learning_rate=0.01, batch_size=2))
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        train.train(other, tmp_path, dataset=dataset, progress=False)
+    assert "train.learning_rate: 0.001 -> 0.01" in str(err.value)
+    assert "train.batch_size: 4 -> 2" in str(err.value)
+
+
+def test_corrupt_checkpoint_is_an_error_not_a_reinitialisation(tmp_path, dataset):
+    train.train(_config(), tmp_path, dataset=dataset, progress=False)
+    latest = tmp_path / checkpoint.CHECKPOINT_DIR / "4"
+    for f in latest.rglob("*"):
+        if f.is_file() and f.stat().st_size > 0 and "metadata" not in f.name.lower():
+            f.write_bytes(b"\0garbage" * 4)
+    with pytest.raises(checkpoint.CheckpointError, match="could not be restored"):
+        train.load_run(tmp_path)
+    with pytest.raises(checkpoint.CheckpointError):
+        train.train(_config(steps=6), tmp_path, dataset=dataset, progress=False)
+
+
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, dataset):
+    config = _config(steps=50, learning_rate=1e30)
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, checkpoint_every=1))
+    with pytest.raises(train.TrainingDiverged, match="last good checkpoint") as err:
+        train.train(config, tmp_path, dataset=dataset, progress=False)
+    run = train.load_run(tmp_path)
+    assert f"(step {run.step})" in str(err.value)
+    assert all(np.isfinite(p).all() for p in _params(run.model))
+
+
+def test_corpus_too_small_for_one_batch(tmp_path):
+    tiny = data.from_text(_text(300), vocab_size=12)
+    config = _config()
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, batch_size=64))
+    with pytest.raises(ValueError, match="too small for one batch"):
+        train.train(config, tmp_path, dataset=tiny, progress=False)
+
+
+def test_batch_order_is_a_seeded_permutation_per_epoch():
+    n, b = 23, 5
+    epoch = np.concatenate([train.batch_indices(n, b, s, seed=7) for s in range(n // b)])
+    assert len(set(epoch)) == len(epoch) == 20  # no repeats, no partial batch
+    again = np.concatenate([train.batch_indices(n, b, s, seed=7) for s in range(n // b)])
+    np.testing.assert_array_equal(epoch, again)
+    assert not np.array_equal(train.batch_indices(n, b, 0, seed=7), train.batch_indices(n, b, n // b, seed=7))
+
+
+def test_masked_cross_entropy_ignores_padding_and_unknown():
+    logits = np.zeros((1, 4, 5), np.float32)
+    target = np.array([[0, 1, 2, 3]])
+    ce, mask = train.masked_cross_entropy(logits, target)
+    np.testing.assert_array_equal(np.asarray(mask), [[False, False, True, True]])
+    np.testing.assert_allclose(np.asarray(ce), np.log(5), rtol=1e-6)
+
+
+DATA_PARALLEL = textwrap.dedent(
+    """
+    import sys, numpy as np, jax
+    from flax import nnx
+    sys.path.insert(0, {tests!r})
+    from test_train import _config, _text
+    from memviz import data, train
+    assert len(jax.local_devices()) == {devices}, jax.local_devices()
+    run = train.train(_config(steps=3), None, dataset=data.from_text(_text(), vocab_size=12), progress=False)
+    np.savez({out!r}, *[np.asarray(x) for x in jax.tree.leaves(nnx.state(run.model, nnx.Param))])
+    """
+)
+
+
+def _train_on_devices(devices: int, out: Path) -> list[np.ndarray]:
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}", JAX_PLATFORMS="cpu")
+    script = DATA_PARALLEL.format(tests=str(Path(__file__).parent), devices=devices, out=str(out))
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=300)
+    with np.load(out) as f:
+        return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
+
+
+def test_data_parallel_matches_one_device(tmp_path):
+    one = _train_on_devices(1, tmp_path / "one.npz")
+    two = _train_on_devices(2, tmp_path / "two.npz")
+    for a, b in zip(one, two):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert any(not np.allclose(a, 0) for a in one)
+
+
+def test_cli_names_valid_choices(capsys, tmp_path):
+    assert cli.main(["train", "--cell", "transformer", "--out", str(tmp_path)]) == 2
+    assert "gru, lstm, nlstm, rnn" in capsys.readouterr().err
+    assert cli.main(["train", "--cell", "gru", "--preset", "huge", "--out", str(tmp_path)]) == 2
+    assert "article, cpu, tiny" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="vocab_size must be at least 1"):
+        TrainConfig(vocab_size=0)
+
+
+def test_cli_refuses_to_overwrite_a_run_without_resume(tmp_path, dataset, capsys):
+    train.train(_config(), tmp_path, dataset=dataset, progress=False)
+    assert cli.main(["train", "--cell", "gru", "--preset", "tiny", "--out", str(tmp_path)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert (tmp_path / checkpoint.CHECKPOINT_DIR / "4").exists()  # nothing lost
