@@ -1,0 +1,218 @@
+"""memviz.text8: normalisation by text8's rules, and the text8 download against a local HTTP server."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import random
+import re
+import socket
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+
+from memviz import data, text8
+from memviz.text8 import DownloadError, download_text8, is_normalized, normalize_text, read_text8
+
+# -- normalisation -----------------------------------------------------------------------------------
+
+
+def wikifil(text: str) -> str:
+    """wikifil.pl's cleaning, written out independently: lower, spell digits, non a-z -> space, squeeze."""
+    text = text.lower()
+    for digit, word in enumerate(text8.DIGIT_WORDS):
+        text = text.replace(str(digit), f" {word} ")
+    text = re.sub(r"[^a-z]+", " ", text).strip()
+    return " " + text if text else ""
+
+
+def test_digits_are_spelled_one_by_one():
+    assert normalize_text("In 1811.").text == " in one eight one one"
+    assert normalize_text("x2y").text == " x two y"  # a digit splits a word, as in text8
+    assert normalize_text("0").text == " zero"
+
+
+def test_case_punctuation_and_spaces():
+    result = normalize_text("  Hello,\tWORLD!\n\n-- it's  _so_ ")
+    assert result.text == " hello world it s so"
+    assert result.dropped == {",": 1, "!": 1, "-": 2, "'": 1, "_": 2}  # whitespace is not "dropped"
+    assert result.n_input_chars == 31
+    assert result.n_words == 5
+
+
+def test_accents_are_stripped_and_unspellable_letters_reported():
+    result = normalize_text("Café Æsir naïve Straße £5 Ωmega 北")
+    assert result.text == " cafe aesir naive strasse five mega"
+    assert result.transliterated == {"é": 1, "Æ": 1, "ï": 1, "ß": 1}
+    assert result.dropped == {"£": 1, "Ω": 1, "北": 1}
+    assert "'£'×1" in result.summary()
+
+
+def test_normalised_text_is_a_fixed_point():
+    text = " context the formal study of grammar"
+    assert normalize_text(text).text == text
+    assert normalize_text(text).dropped == {} and normalize_text(text).n_words == 6
+
+
+def test_empty_and_letter_free_text():
+    assert normalize_text("").text == ""
+    assert normalize_text(" ,;!? 北京 ").text == ""
+    assert normalize_text(" ,;!? 北京 ").n_words == 0
+
+
+def test_ascii_equals_an_independent_port_of_wikifil():
+    rng = random.Random(0)
+    alphabet = "abcXYZ 0123456789.,;:'\"!?-_()\n\t"
+    for _ in range(200):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60)))
+        assert normalize_text(text).text == wikifil(text), repr(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("", True), (" a", True), (" ab cd", True), ("a", False), (" a ", False), (" a  b", False), (" A", False), (" é", False)],
+)
+def test_is_normalized(text, expected):
+    assert is_normalized(text) is expected
+
+
+# -- download ----------------------------------------------------------------------------------------
+
+MEMBER = (" anarchism originated as a term of abuse first used against early working class radicals" * 40).encode()
+
+
+def make_zip(member: bytes = MEMBER, name: str = "text8") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, member)
+    return buffer.getvalue()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.payload``; ``server.mode`` says how to misbehave."""
+
+    def do_GET(self):
+        self.server.requests += 1
+        payload, mode = self.server.payload, self.server.mode
+        if mode == "404":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        announced = len(payload) + 1000 if mode == "lie" else len(payload)
+        self.send_header("Content-Length", str(announced))
+        self.end_headers()
+        self.wfile.write(payload[: len(payload) // 2] if mode == "truncate" else payload)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.payload, httpd.mode, httpd.requests = make_zip(), "ok", 0
+    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/text8.zip"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def sizes(server) -> dict:
+    return dict(zip_size=len(server.payload), member_size=len(MEMBER), progress=False)
+
+
+def test_download_succeeds_and_is_not_repeated(server, tmp_path):
+    dest = tmp_path / "text8.zip"
+    assert download_text8(server.url, dest, **sizes(server)) == dest
+    assert dest.read_bytes() == server.payload
+    assert read_text8(dest, member_size=len(MEMBER)) == MEMBER.decode()
+    assert download_text8(server.url, dest, **sizes(server)) == dest
+    assert server.requests == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["text8.zip"]
+
+
+def test_url_from_environment_and_progress_bar(server, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(text8.TEXT8_URL_ENV, server.url)
+    download_text8(dest=tmp_path / "text8.zip", **{**sizes(server), "progress": True})
+    assert server.requests == 1
+    assert "text8.zip" in capsys.readouterr().err  # tqdm's bar
+
+
+def corrupt(payload: bytes) -> bytes:
+    """Flip one byte inside the compressed stream (not in the headers): the CRC check must catch it."""
+    damaged = bytearray(payload)
+    damaged[60] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize(
+    "mode, payload, match",
+    [
+        ("ok", corrupt(make_zip()), "CRC|Bad|invalid|Error"),
+        ("ok", make_zip(name="other"), "no item named|not a valid"),
+        ("ok", make_zip(MEMBER + b" more"), "member 'text8' has"),
+        ("ok", b"<html>not a zip</html>", "announces|not a valid"),
+        ("truncate", make_zip(), "IncompleteRead|broke off"),
+        ("lie", make_zip(), "IncompleteRead|broke off|announces"),
+        ("404", make_zip(), "404"),
+    ],
+    ids=["corrupt", "no-member", "member-size", "not-zip", "truncated", "lying-length", "http-404"],
+)
+def test_bad_downloads_are_rejected_and_leave_no_file(server, tmp_path, mode, payload, match):
+    expected = dict(zip_size=None, member_size=len(MEMBER), progress=False)  # size check off: test the others
+    server.mode, server.payload = mode, payload
+    dest = tmp_path / "text8.zip"
+    with pytest.raises(DownloadError, match=match) as error:
+        download_text8(server.url, dest, **expected)
+    assert list(tmp_path.iterdir()) == []
+    assert str(dest.resolve()) in str(error.value)
+
+
+def test_size_mismatch_is_rejected_before_downloading(server, tmp_path):
+    with pytest.raises(DownloadError, match="announces"):
+        download_text8(server.url, tmp_path / "text8.zip", zip_size=len(server.payload) + 1, member_size=len(MEMBER))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_offline_error_says_where_to_put_the_file(tmp_path, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("MEMVIZ_CACHE", str(tmp_path))
+    with pytest.raises(DownloadError) as error:
+        download_text8(f"http://127.0.0.1:{port}/text8.zip", progress=False)
+    message = str(error.value)
+    assert "refused" in message.lower()
+    assert str((tmp_path / "text8.zip").resolve()) in message
+    assert text8.TEXT8_URL in message and "31,344,016" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_truncated_file_put_by_hand_is_reported(tmp_path):
+    dest = tmp_path / "text8.zip"
+    dest.write_bytes(make_zip()[:-30])
+    with pytest.raises(DownloadError, match="delete it"):
+        read_text8(dest, member_size=len(MEMBER))
+
+
+def test_load_dataset_text8_end_to_end(server, tmp_path, monkeypatch):
+    """load_dataset("text8") downloads, builds and caches, with the expected sizes made tiny."""
+    monkeypatch.setenv("MEMVIZ_CACHE", str(tmp_path))
+    monkeypatch.setenv(text8.TEXT8_URL_ENV, server.url)
+    monkeypatch.setattr(text8, "TEXT8_ZIP_SIZE", len(server.payload))
+    monkeypatch.setattr(text8, "TEXT8_SIZE", len(MEMBER))
+    assert data.load_corpus("text8") == MEMBER.decode()
+    dataset = data.load_dataset("text8", vocab_size=8, max_length=40)
+    assert server.requests == 1
+    assert dataset.stats.n_words == 14 * 40 and dataset.stats.n_distinct_words == 14
+    assert len(dataset.vocab) == 10
+    again = data.load_dataset("text8", vocab_size=8, max_length=40)
+    assert np.array_equal(again.train.target, dataset.train.target)
+    article = data.load_dataset("text8", max_length=40, article_vocab=True)
+    assert article.vocab == data.Vocabulary.article()
+    assert article.stats.oov_rate == 0.0  # all fourteen words are among the article's 16,384
