@@ -1,0 +1,150 @@
+"""The article's published data: connectivity, accuracy and training curves (Madsen, Distill 2019).
+
+The files in ``DATA_DIR / "distill-2019"`` are copied unchanged from the article's repository
+(``distillpub/post--memorization-in-rnns``, ``public/data/``, commit ``2d3ca6c``; MIT, (c) 2018 nearForm).
+They come from models trained on text8. They are reference curves to draw beside the project's own
+results, not targets that a model trained on another corpus should match.
+
+Everything here returns the plain containers of :mod:`memviz.results` or tidy DataFrames, so
+:mod:`memviz.viz` draws the article's data and the reader's own results with the same functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+
+from memviz.paths import DATA_DIR
+from memviz.results import AccuracyCurve, ConnectivityResult
+
+#: Folder of the article's published data.
+REFERENCE_DIR = DATA_DIR / "distill-2019"
+
+#: Display names of the article's three models, in the order of its tables.
+MODELS = ("GRU", "LSTM", "Nested LSTM")
+
+#: Display name -> file key (``connectivity_{key}.json``).
+_FILE_KEYS = {"GRU": "gru", "LSTM": "lstm", "Nested LSTM": "nlstm"}
+
+#: The article's fixed connectivity sample (spec §4.2): 35 words, 198 positions, leading space.
+SAMPLE_TEXT = (
+    " context the formal study of grammar is an important part of education from a young age through"
+    " advanced learning though the rules taught in schools are not a grammar in the sense most linguists use"
+)
+
+#: The walkthrough's output positions (spec §4.3), index -> what the article points out there.
+WALKTHROUGH = {
+    106: "'le' of learning: the Nested LSTM barely uses the past and guesses common 'l' words; "
+    "the LSTM and GRU suggest 'learning', the GRU more confidently and more connected to 'advanced'.",
+    32: "'gram': the first 'grammar' needs 4 characters in every model.",
+    159: "'g': the second 'grammar'; the GRU already predicts it from 1 character.",
+    162: "'gram': the LSTM and the Nested LSTM need 4 characters for the second 'grammar'.",
+    141: "'s' of schools: the GRU uses past context better; the LSTM connects to almost the whole "
+    "sentence but predicts wrongly (long-term memorization, not long-term understanding).",
+}
+
+#: The connectivity figure's default output position (the 'e' of "learning"; spec §4.3).
+DEFAULT_INDEX = 106
+
+#: The hero figure's animation: output positions 12 -> 35 (space before "formal" to the last 'r' of
+#: "grammar"), every 200 ms, looping (spec §4.4).
+HERO_RANGE = (12, 35)
+
+#: The hero figure shows only the first 70 characters of the sample (spec §4.4).
+HERO_LENGTH = 70
+
+#: The hero animation's step interval in milliseconds (spec §4.4).
+HERO_INTERVAL_MS = 200
+
+#: Test-split results of the article's appendix "Model testing" (spec §3.2); accuracy as a fraction.
+TEST_METRICS = pd.DataFrame(
+    {
+        "model": list(MODELS),
+        "cross_entropy": [2.1170, 2.1713, 2.4950],
+        "accuracy": [0.5201, 0.5140, 0.4710],
+    }
+)
+
+#: The article's model configurations and parameter counts (appendix; spec §2.2).
+PARAMETER_COUNTS = pd.DataFrame(
+    {
+        "model": list(MODELS),
+        "units": [600, 600, 600],
+        "layers": [2, 2, 1],
+        "depth": [pd.NA, pd.NA, 2],
+        "embedding": [16_200, 16_200, 16_200],
+        "recurrent": [4_323_600, 5_764_800, 5_764_800],
+        "dense": [9_847_986, 9_847_986, 9_847_986],
+    }
+).astype({"depth": "Int64"})
+
+
+def _model_name(model: str) -> str:
+    """``"gru"``, ``"GRU"``, ``"nlstm"``, ``"nested lstm"`` ... -> the display name."""
+    key = model.strip().lower()
+    for name, file_key in _FILE_KEYS.items():
+        if key in (name.lower(), file_key):
+            return name
+    valid = ", ".join(f"{name!r}/{file_key!r}" for name, file_key in _FILE_KEYS.items())
+    raise ValueError(f"unknown model {model!r}; the article's models are {valid}")
+
+
+@functools.lru_cache(maxsize=None)
+def _connectivity(name: str) -> ConnectivityResult:
+    records = json.loads((REFERENCE_DIR / f"connectivity_{_FILE_KEYS[name]}.json").read_text())
+    result = ConnectivityResult.from_records(records, model=name, squared=True)
+    # Cached and shared between callers, so make the arrays read-only rather than copy them.
+    result.raw.setflags(write=False)
+    result.top_probs.setflags(write=False)
+    return result
+
+
+def connectivity(model: str) -> ConnectivityResult:
+    """The article's connectivity of :data:`SAMPLE_TEXT` under ``model`` (198×198, squared norm).
+
+    ``model`` is a display name or a file key: ``"GRU"``/``"gru"``, ``"LSTM"``/``"lstm"``,
+    ``"Nested LSTM"``/``"nlstm"``. Top-3 probabilities are rounded to 3 d.p. in the source.
+    """
+    return _connectivity(_model_name(model))
+
+
+def connectivities(models: tuple[str, ...] = MODELS) -> list[ConnectivityResult]:
+    """:func:`connectivity` for several models (default: all three, in :data:`MODELS` order)."""
+    return [connectivity(m) for m in models]
+
+
+def accuracy_curves() -> list[AccuracyCurve]:
+    """The accuracy-by-characters-typed curves (spec §5): one ``(3, 22)`` curve per model, top-1..3."""
+    blob = json.loads((REFERENCE_DIR / "word-length-results.json").read_text())
+    return [AccuracyCurve(model=name, accuracy=np.asarray(blob[name], dtype=np.float64)) for name in MODELS]
+
+
+def training_curves() -> pd.DataFrame:
+    """The article's training graph data (spec §3.3) as a tidy frame.
+
+    Columns: ``model``, ``dataset`` (``"train"`` | ``"valid"``), ``sec``, ``step``, ``loss``,
+    ``loss_smooth`` (the article's ewm(alpha=0.25) over interleaved train/valid rows; it is what the
+    article plots). Every 10th step, 1,428 rows per model and dataset.
+    """
+    frame = pd.read_csv(REFERENCE_DIR / "autocomplete-training.csv")
+    frame = frame.rename(columns={"loss smooth": "loss_smooth"})
+    return frame.astype({"model": str, "dataset": str, "sec": float, "step": int, "loss": float, "loss_smooth": float})
+
+
+@functools.lru_cache(maxsize=None)
+def _maps() -> dict[str, tuple[str, ...]]:
+    blob = json.loads((REFERENCE_DIR / "autocomplete.json").read_text())
+    return {key: tuple(values) for key, values in blob.items()}
+
+
+def word_map() -> tuple[str, ...]:
+    """The article's 16,386 output classes in their exact order (``<eos>``, ``<unknown>``, then words)."""
+    return _maps()["word_map"]
+
+
+def char_map() -> tuple[str, ...]:
+    """The 28 input symbols: ``<eos>`` (padding, id 0), space, a-z."""
+    return _maps()["char_map"]
