@@ -17,3 +17,10 @@ def cache_dir() -> Path:
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def figure_dir() -> Path:
+    """Where notebooks export their figures: ``$MEMVIZ_OUTPUT_DIR``, else ``outputs/figures`` beside ``data/``."""
+    path = Path(os.environ.get("MEMVIZ_OUTPUT_DIR", DATA_DIR.parent / "outputs" / "figures"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
