@@ -45,6 +45,8 @@ class ModelConfig:
         for name in ("num_layers", "hidden_features", "embedding_features", "unroll"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {self.compute_dtype!r}")
         if self.num_words < 3:
             raise ValueError(f"num_words must include <eos>, <unknown> and at least one word, not {self.num_words}")
 
