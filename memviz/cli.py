@@ -84,9 +84,9 @@ def _evaluate(run) -> dict:
     tc = run.config.train
     dataset = data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab)
     result = metrics.evaluate(run.model, dataset.test, train_split=dataset.train)
-    result = {"model": run.name, "step": run.step, **{k: float(v) for k, v in result.items()}}
-    if run.directory is not None:
-        checkpoint.write_metrics(run.directory, result)
+    result = {"model": run.name, "steps": run.step, **{k: float(v) for k, v in result.items()}}
+    if run.directory is not None:  # keep what else the run's metrics.json records (wall time, machine)
+        checkpoint.write_metrics(run.directory, {**(checkpoint.read_metrics(run.directory) or {}), **result})
     return result
 
 
