@@ -24,6 +24,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from memviz import checkpoint as ckpt
 from memviz import data
+from memviz.metrics import masked_cross_entropy
 from memviz.model import AutocompleteModel, ModelConfig
 from memviz.presets import RunConfig
 
@@ -49,18 +50,6 @@ class Run:
 
 def build_model(config: ModelConfig, seed: int) -> AutocompleteModel:
     return AutocompleteModel(config, rngs=nnx.Rngs(seed))
-
-
-def masked_cross_entropy(logits: jax.Array, target: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Per-position softmax cross entropy and the loss mask (spec §1.3).
-
-    ``logits (..., words)``, ``target (...) int`` → ``(ce, mask)``, both ``(...)``. The mask drops
-    padding (``<eos>``, 0) and ``<unknown>`` (1): "the network is not penalized for predicting
-    padding and unknown words wrong".
-    """
-    mask = target > data.UNKNOWN_ID
-    ce = optax.softmax_cross_entropy_with_integer_labels(logits, target)
-    return ce, mask
 
 
 def batch_loss(model: AutocompleteModel, source: jax.Array, target: jax.Array) -> jax.Array:

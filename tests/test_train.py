@@ -128,14 +128,6 @@ def test_batch_order_is_a_seeded_permutation_per_epoch():
     assert not np.array_equal(train.batch_indices(n, b, 0, seed=7), train.batch_indices(n, b, n // b, seed=7))
 
 
-def test_masked_cross_entropy_ignores_padding_and_unknown():
-    logits = np.zeros((1, 4, 5), np.float32)
-    target = np.array([[0, 1, 2, 3]])
-    ce, mask = train.masked_cross_entropy(logits, target)
-    np.testing.assert_array_equal(np.asarray(mask), [[False, False, True, True]])
-    np.testing.assert_allclose(np.asarray(ce), np.log(5), rtol=1e-6)
-
-
 DATA_PARALLEL = textwrap.dedent(
     """
     import sys, numpy as np, jax

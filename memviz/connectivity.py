@@ -1,0 +1,297 @@
+"""Connectivity: how strongly each output depends on each input character (the article's §"Connectivity").
+
+The article's code (spec §4.1) defines, for an output position t̃ whose true target word is k,
+
+    g_t            = ∂ logit_k(t̃) / ∂ e_t                 gradient w.r.t. the embedded input, (T, embedding)
+    G_t            = g_t · Eᵀ                             through the embedding to the one-hot input, (T, 28)
+    connectivity   = Σ_v G_t,v²                           the SQUARED L2 norm over the 28 one-hot dims
+
+with the *pre-softmax* logit of the *true* word and E the full 28-row table (zero padding row included).
+It is causal: zero for t > t̃.
+
+How it is computed here (one jitted function per model structure, text length and chunk size):
+
+* reverse mode, one cotangent per output position, batched (``jax.vmap`` of a VJP); the forward
+  pass is run inside it, at batch one, and JAX keeps its activations and hoists the weights;
+* causality saves half the work: output rows go in small chunks, and the chunk whose last row is
+  t̃_max walks back from t̃_max to 0 only, so the zeros above the diagonal are never computed
+  (about T(T + 16)/2 row-steps instead of T²). Chunks i and n−1−i are laid end to end in one
+  *walk* of about T + 16 steps (the carry resets between them), so every walk has the same
+  length and all compile to one ``lax.scan``; ``chunk_size / 16`` walks run side by side, which
+  makes ``chunk_size`` the rows per backward matmul;
+* the cotangent of the first layer's projected input maps straight to the 28 one-hot dims through
+  ``J = ∂ project_inputs(onehot · E) / ∂ onehot`` (gates × 28), which is g · Eᵀ by the chain rule
+  and skips a (gates × embedding) matmul at every row and step;
+* memory: the activations of ``chunk_size / 16`` walks of T + 16 steps each; it grows linearly
+  in T: about 1 GB on top of the model for the article's models at T = 2,000 and the default
+  ``chunk_size=128`` (benchmarks/results/connectivity.md), which was also the fastest on a 2-core CPU.
+
+Causal zeros come out exactly: a row's cotangent is exactly zero until its own step is reached
+(products with zero), and the pairs never visited stay zero. The time loop uses the cell contract
+of ``memviz.cells`` (``project_inputs``, ``step``, ``initialize_carry``) as
+``AutocompleteModel.recur`` does; the tests compare with finite differences and with a loop of
+``jax.grad`` calls through ``model.recur``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from memviz import data
+from memviz.metrics import chars_typed
+from memviz.model import NUM_CHARS, AutocompleteModel
+from memviz.results import ConnectivityResult
+
+
+# ----------------------------------------------------------------------------------------------
+# The jitted core
+# ----------------------------------------------------------------------------------------------
+
+
+#: Output rows per chunk that one walk serves at a time; walks run side by side to fill ``chunk_size``.
+#: Fewer rows waste less (a chunk also walks its own diagonal block) but 8 ran slower than 16 on a CPU.
+_LANES = 16
+
+
+def _schedule(length: int, chunk_size: int) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
+    """The backward walks: ``(lanes, parallel, taus, row0, starts)``, the arrays ``(walks, steps)``.
+
+    Output rows go in ``n`` chunks of ``lanes`` rows. Chunk i needs the time steps 0 … its last row
+    only (causality), so chunks i and n−1−i are laid end to end in one walk: every walk then has
+    about T + lanes steps, and all walks compile to one scan. ``parallel`` walks run side by side
+    (``parallel · lanes ≈ chunk_size`` rows per backward step). Per step: the time step ``tau``, the
+    first row of the chunk it serves (``row0``; rows past the text get no gradient) and whether a
+    chunk starts there (``starts``: the carry resets to its initial value).
+    """
+    parallel = max(1, chunk_size // _LANES)
+    walks = parallel * math.ceil(length / (2 * parallel * min(chunk_size, _LANES)))
+    n = 2 * walks
+    lanes = math.ceil(length / n)
+    ends = [min((i + 1) * lanes, length) if i * lanes < length else 0 for i in range(n)]
+    steps = max(ends[i] + ends[n - 1 - i] for i in range(walks))
+    taus = np.zeros((walks, steps), np.int32)
+    row0 = np.full((walks, steps), n * lanes, np.int32)  # padding steps serve no row
+    starts = np.ones((walks, steps), bool)
+    for w in range(walks):
+        k = 0
+        for i in (w, n - 1 - w):
+            taus[w, k : k + ends[i]] = np.arange(ends[i])
+            row0[w, k : k + ends[i]] = i * lanes
+            starts[w, k + 1 : k + ends[i]] = False
+            k += ends[i]
+    return lanes, parallel, taus, row0, starts
+
+
+def _stack_step(layers: nnx.List, carries: tuple, x_projected: jax.Array):
+    """One time step of the whole stack: ``(carries, layer-0 projected input) -> (carries, top output)``."""
+    new_carries = []
+    for index, layer in enumerate(layers):
+        if index > 0:
+            x_projected = layer.project_inputs(y)
+        carry, y = layer.step(carries[index], x_projected)
+        new_carries.append(carry)
+    return tuple(new_carries), y
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "chunk_size", "k"))
+def _connectivity_and_topk(graphdef, state, source, targets, *, chunk_size: int, k: int):
+    """``source, targets: (T,) int`` → ``(connectivity (T, T), top ids (T, k), top probs (T, k))``."""
+    model: AutocompleteModel = nnx.merge(graphdef, state)
+    length = source.shape[0]
+    first = model.layers[0]
+    table = model.embedding_table()  # (28, embedding), zero row first
+    embedded = table[source]  # (T, embedding)
+
+    top_ids = top_probs = None
+    if k > 0:  # top-k predictions: one (T, words) softmax, as the article's figure shows them
+        probs = jax.nn.softmax(model.logits(model.recur(embedded[None])[0]), axis=-1)
+        top_probs, top_ids = jax.lax.top_k(probs, k)
+
+    projected = first.project_inputs(embedded)  # (T, gates): layer 0's input half, for every step
+    # ∂ projected input / ∂ one-hot input, (gates, 28): the chain rule through E, exact (the map is affine).
+    jacobian = jax.jacfwd(lambda onehot: first.project_inputs(onehot @ table))(jnp.zeros(NUM_CHARS, table.dtype))
+    # d logit / d top output at each position: the dense kernel's column of the true word (the bias drops out).
+    columns = model.dense.kernel[...].T[targets]  # (T, hidden) — only the target words' columns
+    initial = tuple(layer.initialize_carry((layer.in_features,)) for layer in model.layers)
+    lanes, parallel, taus, row0, starts = _schedule(length, chunk_size)
+
+    def walk(schedule):
+        """One walk (two chunks of output rows, one after the other) → ``(lanes, steps)`` connectivity values."""
+
+        def true_logits(perturbation):
+            """``(steps, 28)`` perturbation of the one-hot inputs → each lane's true-word logits, summed."""
+
+            def step(carries, inputs):
+                tau, first_row, start, du = inputs
+                carries = jax.tree.map(lambda a, b: jnp.where(start, a, b), initial, carries)
+                carries, y = _stack_step(model.layers, carries, projected[tau] + jacobian @ du)
+                # Lane (tau − first_row) is output row tau: its true word's logit, at its own step.
+                return carries, jax.nn.one_hot(tau - first_row, lanes) * (columns[tau] @ y)
+
+            _, logits = jax.lax.scan(step, initial, (*schedule, perturbation))
+            return logits.sum(axis=0)  # (lanes,)
+
+        _, vjp = jax.vjp(true_logits, jnp.zeros((schedule[0].shape[0], NUM_CHARS), table.dtype))
+        (grads,) = jax.vmap(vjp)(jnp.eye(lanes, dtype=table.dtype))  # (lanes, steps, 28) = g_t · Eᵀ per lane
+        return jnp.sum(grads**2, axis=-1)
+
+    schedule = (jnp.asarray(taus), jnp.asarray(row0), jnp.asarray(starts))
+    values = jax.lax.map(walk, schedule, batch_size=parallel)  # (walks, lanes, steps)
+
+    rows = row0[:, None, :] + np.arange(lanes)[None, :, None]  # (walks, lanes, steps)
+    cols = np.broadcast_to(taus[:, None, :], rows.shape)
+    matrix = jnp.zeros((length, length), values.dtype).at[rows, cols].set(values, mode="drop")
+    return matrix, top_ids, top_probs
+
+
+def _run(model: AutocompleteModel, source, targets, *, squared: bool, chunk_size: int, k: int):
+    source = np.asarray(source)
+    targets = np.asarray(targets)
+    if source.ndim != 1 or source.shape != targets.shape or source.size == 0:
+        raise ValueError(f"source and targets must be (T,) arrays of one shape, T > 0, not {source.shape} and {targets.shape}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+    graphdef, state = nnx.split(model)
+    matrix, top_ids, top_probs = _connectivity_and_topk(
+        graphdef, state, jnp.asarray(source, jnp.int32), jnp.asarray(targets, jnp.int32), chunk_size=chunk_size, k=k
+    )
+    matrix = np.asarray(matrix)
+    if not squared:  # the formula's plain L2 norm
+        matrix = np.sqrt(matrix)
+    return matrix, *(None if a is None else np.asarray(a) for a in (top_ids, top_probs))
+
+
+# ----------------------------------------------------------------------------------------------
+# Public API
+# ----------------------------------------------------------------------------------------------
+
+
+def connectivity_matrix(model: AutocompleteModel, source, targets, *, squared: bool = True, chunk_size: int = 128) -> np.ndarray:
+    """Connectivity of one text: ``(T, T)`` float32, ``[t_out, t_in]``, exactly zero for ``t_in > t_out``.
+
+    Args:
+      model: any cell, any checkpoint.
+      source: ``(T,) int`` char ids (no padding needed; the text may be of any length).
+      targets: ``(T,) int`` the true target word id at every position (1 = <unknown> for OOV words:
+        the gradient is then of the <unknown> logit).
+      squared: the article's squared L2 norm (True) or the plain norm of its formula (False).
+      chunk_size: output positions per batched backward step (bigger: faster matmuls, more memory,
+        which grows as ``chunk_size · T``; see the module docstring). The result does not depend on it.
+
+    Compiled once per (model structure, T, chunk_size).
+    """
+    return _run(model, source, targets, squared=squared, chunk_size=chunk_size, k=0)[0]
+
+
+def connectivity_result(
+    model: AutocompleteModel, source, targets, vocab, *, name: str | None = None, k: int = 3,
+    squared: bool = True, chunk_size: int = 128,
+) -> ConnectivityResult:
+    """Connectivity plus the top-k predicted words of one ``(T,)`` id sequence, as a ConnectivityResult."""
+    source, targets = np.asarray(source), np.asarray(targets)
+    raw, top_ids, top_probs = _run(model, source, targets, squared=squared, chunk_size=chunk_size, k=k)
+    return ConnectivityResult(
+        model=name or model.config.display_name,
+        text=data.decode_chars(source),
+        targets=tuple(vocab.decode(targets)),
+        raw=raw,
+        top_words=tuple(tuple(vocab.decode(row)) for row in top_ids),
+        top_probs=top_probs,
+        squared=squared,
+    )
+
+
+def compute_connectivity(
+    model: AutocompleteModel, text: str, vocab, *, name: str | None = None, k: int = 3,
+    squared: bool = True, chunk_size: int = 128,
+) -> ConnectivityResult:
+    """Connectivity of any text under ``model``, e.g. the article's sample sentence.
+
+    The text is normalised (``memviz.data.normalize_text``: lower case, a–z and spaces) and aligned
+    (``memviz.data.align``: every word gets a leading space, and each of its characters and that space
+    target the word). Words outside ``vocab`` still work: their target is ``"<unknown>"`` (id 1), so
+    their rows show the gradient of the <unknown> logit, which the article never trained (its fixed
+    sample refuses OOV words); they are recognisable by ``result.targets[t] == "<unknown>"``.
+    """
+    normalized = data.normalize_text(text)
+    source, targets = data.align(normalized.text, vocab)
+    return connectivity_result(model, source, targets, vocab, name=name, k=k, squared=squared, chunk_size=chunk_size)
+
+
+def sequence_connectivity(
+    model: AutocompleteModel, split, index: int, vocab, *, name: str | None = None, k: int = 3,
+    squared: bool = True, chunk_size: int = 128,
+) -> ConnectivityResult:
+    """Connectivity of row ``index`` of a ``memviz.data.Split`` (trimmed to its length)."""
+    n = int(split.lengths[index])
+    return connectivity_result(
+        model, split.source[index, :n], split.target[index, :n], vocab,
+        name=name, k=k, squared=squared, chunk_size=chunk_size,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# How much of the connectivity stays inside the word being typed
+# ----------------------------------------------------------------------------------------------
+
+
+def _raw_and_text(result_or_raw, text: str | None) -> tuple[np.ndarray, str]:
+    if isinstance(result_or_raw, ConnectivityResult):
+        return result_or_raw.raw, result_or_raw.text
+    if text is None:
+        raise ValueError("pass the text along with a raw matrix")
+    return np.asarray(result_or_raw), text
+
+
+def _text_ids(text: str) -> np.ndarray:
+    """Char ids of a result's text; only "space or not" matters here."""
+    return np.where(np.frombuffer(text.encode("ascii", "replace"), np.uint8) == ord(" "), data.SPACE_ID, data.SPACE_ID + 1)
+
+
+def connectivity_share_in_word(result_or_raw: ConnectivityResult | np.ndarray, text: str | None = None) -> np.ndarray:
+    """``(T,)``: per output position, the share of its connectivity mass inside the word being typed.
+
+    The current word runs from its leading space to the output position itself (spec §4.3, last
+    bullet: GRU 0.59, LSTM 0.61, Nested LSTM 0.86 on the article's sample). NaN where a row is all zero.
+    Pass a ConnectivityResult, or a raw ``(T, T)`` matrix and its text.
+    """
+    raw, text = _raw_and_text(result_or_raw, text)
+    typed = chars_typed(_text_ids(text))  # (T,) characters of the word typed so far
+    t = np.arange(len(text))
+    word_start = t - typed  # the leading space (or -1 … before a text that opens mid-word)
+    inside = (t[None, :] >= word_start[:, None]) & (t[None, :] <= t[:, None])
+    total = raw.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (raw * inside).sum(axis=1) / total, np.nan)
+
+
+def share_in_word_by_chars_typed(
+    results: Iterable[ConnectivityResult | tuple[np.ndarray, str]], *, max_chars: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean in-word share of connectivity by characters of the word typed, over many sequences.
+
+    Returns ``(share (L,), counts (L,))``; ``share[n]`` averages every position (of every sequence)
+    where n characters of the word were typed (n = 0: the leading space). Positions with more than
+    ``max_chars`` characters are left out; NaN where no position counted. All-zero rows are skipped.
+    """
+    shares, typed = [], []
+    for item in results:
+        raw, text = (item.raw, item.text) if isinstance(item, ConnectivityResult) else (np.asarray(item[0]), item[1])
+        shares.append(connectivity_share_in_word(raw, text))
+        typed.append(chars_typed(_text_ids(text)))
+    share, typed = np.concatenate(shares), np.concatenate(typed)
+    keep = ~np.isnan(share)
+    if max_chars is not None:
+        keep &= typed <= max_chars
+    length = (max_chars if max_chars is not None else int(typed[keep].max(initial=0))) + 1
+    counts = np.bincount(typed[keep], minlength=length)
+    sums = np.bincount(typed[keep], weights=share[keep], minlength=length)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan), counts
