@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+#: Figures the README shows, copied from the run's figures into docs/gallery/ (tracked) after a full run.
+GALLERY = ["connectivity_walkthrough_106.png", "accuracy_curves.png", "training_curves.png"]
 
 
 def notebooks(prefixes: list[str]) -> list[Path]:
@@ -58,7 +61,18 @@ def main(argv: list[str] | None = None) -> int:
         total += seconds
         print(f"  done in {seconds:.0f} s", flush=True)
     print(f"all notebooks ran in {total:.0f} s; executed copies in {args.out / 'notebooks'}, figures in {args.out / 'figures'}")
+    if not args.smoke and not args.prefixes:
+        update_gallery(args.out / "figures", ROOT / "docs" / "gallery")
     return 0
+
+
+def update_gallery(figures: Path, gallery: Path) -> None:
+    """Copy the README's figures from a full run (so the README shows what the main command draws)."""
+    gallery.mkdir(parents=True, exist_ok=True)
+    for name in GALLERY:
+        if (figures / name).exists():
+            shutil.copyfile(figures / name, gallery / name)
+            print(f"  gallery: {gallery / name}")
 
 
 if __name__ == "__main__":

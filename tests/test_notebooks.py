@@ -1,0 +1,114 @@
+"""The tutorial notebooks run top to bottom in smoke mode and export the figures the README shows.
+
+Each notebook is executed headless by ``scripts/run_notebooks.py``'s ``execute`` (nbclient, kernel
+``python3``, working directory ``notebooks/``) with ``MEMVIZ_SMOKE=1`` (tiny models trained in
+seconds and cached in the user cache, data slices) and ``MEMVIZ_OUTPUT_DIR`` pointing at a
+temporary folder. A cell that raises fails the test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+#: Figures each notebook must export (the README gallery uses the first names).
+FIGURES = {
+    "01_autocomplete_data.ipynb": [],
+    "02_recurrent_units.ipynb": ["vanishing_gradient.png", "memory_dial.png"],
+    "03_training.ipynb": ["training_curves.png"],
+    "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png"],
+    "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
+    "06_memorization_vs_understanding.ipynb": ["seen_earlier.png", "share_in_word.png", "reach_back.png"],
+}
+
+
+def _runner():
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("outputs")
+
+
+def test_the_series_is_complete():
+    assert [p.name for p in NOTEBOOKS] == list(FIGURES)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code), "strip outputs before committing"
+    # Shape of every notebook (STYLE.md): a title, numbered sections, a recap and what to try next.
+    assert nb.cells[0].source.startswith(f"# {path.name[:2]} · ")
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines() if line.startswith("## ")]
+    assert headings[0].startswith("## 1. ") and {"## Recap", "## What to try next"} <= set(headings)
+    # Short cells; nothing read from outside the repository.
+    assert max(len(c.source.splitlines()) for c in code) <= 20
+    assert not any("shared/" in c.source for c in nb.cells)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_in_smoke_mode(path, outputs, monkeypatch):
+    monkeypatch.setenv("MEMVIZ_SMOKE", "1")
+    monkeypatch.setenv("MEMVIZ_OUTPUT_DIR", str(outputs / "figures"))
+    _runner().execute(path, outputs / "notebooks", timeout=600)  # raises CellExecutionError on any error
+
+    executed = nbformat.read(outputs / "notebooks" / path.name, as_version=4)
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code)
+    kinds = {key for c in code for out in c.outputs for key in out.get("data", {})}
+    assert "image/svg+xml" in kinds  # static charts: a saved notebook is never blank
+    for name in FIGURES[path.name]:
+        figure = outputs / "figures" / name
+        assert figure.exists() and figure.stat().st_size > 5_000, f"{name} was not exported"
+        if name.endswith(".png"):
+            assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+
+# -- the notebooks' helpers (memviz.notebook) ---------------------------------------------------------
+
+
+def test_accuracy_where_everywhere_is_the_articles_curve():
+    import numpy as np
+
+    from memviz import data, metrics
+    from memviz import notebook as nbh
+
+    rng = np.random.default_rng(0)
+    split = data.from_text("the cat saw the dog and the cat ran to the dog " * 30, vocab_size=6, max_length=40).train
+    topk = rng.integers(0, 8, (*split.source.shape, 3))
+    topk[..., 1] = split.target  # some hits at rank 2
+    expected, counts = metrics.accuracy_by_chars_typed(split.source, split.target, split.lengths, topk, max_chars=4)
+    everywhere = np.ones(split.source.shape, bool)
+    accuracy, where_counts = nbh.accuracy_where(split, topk, everywhere, 4)
+    np.testing.assert_array_equal(where_counts, counts)
+    np.testing.assert_allclose(accuracy, expected)
+    half, half_counts = nbh.accuracy_where(split, topk, nbh.seen_earlier(split.source, split.target), 4)
+    assert (half_counts <= counts).all() and 0 < half_counts.sum() < counts.sum()
+
+
+def test_seen_earlier_flags_whole_repeated_words():
+    from memviz import data
+    from memviz import notebook as nbh
+
+    vocab = data.Vocabulary.build(" she was not sure she was", 10)
+    source, target = data.align(" she was not sure she was", vocab)
+    flags = nbh.seen_earlier(source[None], target[None])[0]
+    assert flags.tolist() == [False] * 17 + [True] * 8
+    unknown = data.Vocabulary.build(" she was", 1)  # "was" is out of vocabulary: never "seen"
+    source, target = data.align(" was was", unknown)
+    assert not nbh.seen_earlier(source[None], target[None]).any()
