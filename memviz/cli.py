@@ -112,9 +112,9 @@ def cmd_connectivity(args) -> int:
                               article_vocab=tc.article_vocab).vocab
     result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=not args.norm)
     if args.out.suffix == ".html":
-        from memviz import viz
+        from memviz import export
 
-        viz.explorer_html([result], args.out)
+        export.explorer_html([result], args.out)
     else:
         result.save(args.out)
     print(f"wrote connectivity of {result.length} characters under {run.name} to {args.out}")

@@ -7,6 +7,7 @@ With ``MEMVIZ_SMOKE=1`` everything switches to the ``tiny`` preset, trained in s
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from memviz import checkpoint
@@ -15,21 +16,28 @@ from memviz.presets import get_preset, smoke_mode
 from memviz.train import Run, load_or_train, load_run
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
+#: Where models are (re)trained when not shipped: ``runs/<cell>`` at the repository's top level.
+RUNS_DIR = DATA_DIR.parent / "runs"
 #: The article's three models, in the order its connectivity figure stacks them.
 ARTICLE_CELLS = ("nlstm", "lstm", "gru")
 
 
-def load(cell: str, *, retrain: bool = False, directory: str | Path | None = None, progress: bool = True) -> Run:
-    """The ``cell`` model for the notebooks: shipped if present, else trained (or resumed) in ``directory``."""
+def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None, progress: bool = True) -> Run:
+    """The ``cell`` model for the notebooks: shipped if present, else trained (or resumed) in ``runs_dir/cell``.
+
+    ``runs_dir`` defaults to ``RUNS_DIR``; a finished run there is restored, an interrupted one resumed.
+    """
     if smoke_mode():
         return load_or_train(get_preset("tiny", cell), cache_dir() / "smoke" / cell, progress=False)
     shipped = PRETRAINED_DIR / cell
     if not retrain and (shipped / checkpoint.CONFIG_FILE).exists():
         return load_run(shipped)
-    directory = Path(directory) if directory is not None else Path("runs") / cell
+    directory = Path(runs_dir if runs_dir is not None else RUNS_DIR) / cell
+    if not retrain:
+        warnings.warn(f"no shipped {cell} model in {shipped}; training it into {directory} (about 10 minutes on a CPU)")
     return load_or_train(get_preset("cpu", cell), directory, progress=progress)
 
 
 def load_all(cells: tuple[str, ...] = ARTICLE_CELLS, **kwargs) -> dict[str, Run]:
-    """``{cell: Run}`` for each of ``cells``."""
+    """``{cell: Run}`` for each of ``cells`` (keyword arguments as ``load``)."""
     return {cell: load(cell, **kwargs) for cell in cells}

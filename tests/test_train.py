@@ -172,3 +172,15 @@ def test_cli_refuses_to_overwrite_a_run_without_resume(tmp_path, dataset, capsys
     assert cli.main(["train", "--cell", "gru", "--preset", "tiny", "--out", str(tmp_path)]) == 2
     assert "--resume" in capsys.readouterr().err
     assert (tmp_path / checkpoint.CHECKPOINT_DIR / "4").exists()  # nothing lost
+
+
+def test_cli_connectivity_writes_the_article_layout(tmp_path, dataset):
+    from memviz.results import ConnectivityResult
+
+    config = dataclasses.replace(_config(), train=dataclasses.replace(_config().train, corpus="austen"))
+    train.train(config, tmp_path / "run", dataset=data.from_text(_text(), vocab_size=12), progress=False)
+    out = tmp_path / "conn.json"
+    assert cli.main(["connectivity", str(tmp_path / "run"), "--text", "The cat sat!", "--out", str(out)]) == 0
+    result = ConnectivityResult.load(out)
+    assert result.text == " the cat sat" and result.raw.shape == (12, 12)
+    assert np.all(np.triu(result.raw, 1) == 0) and np.all(np.diag(result.raw) > 0)
