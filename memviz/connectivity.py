@@ -49,6 +49,8 @@ from memviz.metrics import chars_typed
 from memviz.model import NUM_CHARS, AutocompleteModel
 from memviz.results import ConnectivityResult
 
+UNKNOWN_WORD = "<unknown>"  # the target of out-of-vocabulary words (word id data.UNKNOWN_ID)
+
 
 # ----------------------------------------------------------------------------------------------
 # The jitted core
@@ -162,7 +164,7 @@ def _run(model: AutocompleteModel, source, targets, *, squared: bool, chunk_size
     matrix, top_ids, top_probs = _connectivity_and_topk(
         graphdef, state, jnp.asarray(source, jnp.int32), jnp.asarray(targets, jnp.int32), chunk_size=chunk_size, k=k
     )
-    matrix = np.asarray(matrix)
+    matrix = np.array(matrix)  # a writable copy
     if not squared:  # the formula's plain L2 norm
         matrix = np.sqrt(matrix)
     return matrix, *(None if a is None else np.asarray(a) for a in (top_ids, top_probs))
@@ -229,12 +231,35 @@ def sequence_connectivity(
     model: AutocompleteModel, split, index: int, vocab, *, name: str | None = None, k: int = 3,
     squared: bool = True, chunk_size: int = 128,
 ) -> ConnectivityResult:
-    """Connectivity of row ``index`` of a ``memviz.data.Split`` (trimmed to its length)."""
+    """Connectivity of row ``index`` of a ``memviz.data.Split`` (trimmed to its length).
+
+    Computed on the padded full-width row, then cropped: every row of a split compiles to the same
+    function (one compilation per model, not one per length), and the crop is exact because the
+    model is causal (outputs before the padding never depend on it).
+    """
     n = int(split.lengths[index])
-    return connectivity_result(
-        model, split.source[index, :n], split.target[index, :n], vocab,
-        name=name, k=k, squared=squared, chunk_size=chunk_size,
+    source, targets = np.asarray(split.source[index]), np.asarray(split.target[index])
+    raw, top_ids, top_probs = _run(model, source, targets, squared=squared, chunk_size=chunk_size, k=k)
+    return ConnectivityResult(
+        model=name or model.config.display_name,
+        text=data.decode_chars(source[:n]),
+        targets=tuple(vocab.decode(targets[:n])),
+        raw=raw[:n, :n].copy(),  # a writable copy, not a view of the padded matrix
+        top_words=tuple(tuple(vocab.decode(row)) for row in top_ids[:n]),
+        top_probs=top_probs[:n],
+        squared=squared,
     )
+
+
+def gradient_by_distance(model: AutocompleteModel, source) -> np.ndarray:
+    """``(T,)``: ‖∂ h_T / ∂ x_{T−d}‖ for d = 0 … T−1, one ``(T,) int`` sequence through ``model.recur``.
+
+    The Frobenius norm of the Jacobian of the top layer's output at the last step with respect to
+    the embedded input ``d`` steps earlier: the quantity the article's vanishing-gradient figure draws.
+    """
+    embedded = model.embed(jnp.asarray(source, jnp.int32)[None])[0]  # (T, embedding)
+    jacobian = jax.jacrev(lambda e: model.recur(e[None])[0, -1])(embedded)  # (hidden, T, embedding)
+    return np.asarray(jnp.sqrt(jnp.sum(jacobian**2, axis=(0, 2))))[::-1]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -255,14 +280,20 @@ def _text_ids(text: str) -> np.ndarray:
     return np.where(np.frombuffer(text.encode("ascii", "replace"), np.uint8) == ord(" "), data.SPACE_ID, data.SPACE_ID + 1)
 
 
-def connectivity_share_in_word(result_or_raw: ConnectivityResult | np.ndarray, text: str | None = None) -> np.ndarray:
+def connectivity_share_in_word(
+    result_or_raw: ConnectivityResult | np.ndarray, text: str | None = None, *, skip_unknown: bool = True
+) -> np.ndarray:
     """``(T,)``: per output position, the share of its connectivity mass inside the word being typed.
 
     The current word runs from its leading space to the output position itself (spec §4.3, last
-    bullet: GRU 0.59, LSTM 0.61, Nested LSTM 0.86 on the article's sample). NaN where a row is all zero.
-    Pass a ConnectivityResult, or a raw ``(T, T)`` matrix and its text.
+    bullet: GRU 0.59, LSTM 0.61, Nested LSTM 0.86 on the article's sample). NaN where a row is all zero
+    and, with ``skip_unknown``, where a ConnectivityResult's target is ``<unknown>`` (the gradient of
+    a class the model is not asked to predict). Pass a ConnectivityResult, or a raw ``(T, T)`` matrix
+    and its text.
     """
     raw, text = _raw_and_text(result_or_raw, text)
+    if skip_unknown and isinstance(result_or_raw, ConnectivityResult):
+        raw = np.where((np.asarray(result_or_raw.targets) == UNKNOWN_WORD)[:, None], 0.0, raw)
     typed = chars_typed(_text_ids(text))  # (T,) characters of the word typed so far
     t = np.arange(len(text))
     word_start = t - typed  # the leading space (or -1 … before a text that opens mid-word)
@@ -273,18 +304,24 @@ def connectivity_share_in_word(result_or_raw: ConnectivityResult | np.ndarray, t
 
 
 def share_in_word_by_chars_typed(
-    results: Iterable[ConnectivityResult | tuple[np.ndarray, str]], *, max_chars: int | None = None
+    results: Iterable[ConnectivityResult | tuple[np.ndarray, str]], *, max_chars: int | None = None,
+    skip_unknown: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean in-word share of connectivity by characters of the word typed, over many sequences.
 
     Returns ``(share (L,), counts (L,))``; ``share[n]`` averages every position (of every sequence)
     where n characters of the word were typed (n = 0: the leading space). Positions with more than
-    ``max_chars`` characters are left out; NaN where no position counted. All-zero rows are skipped.
+    ``max_chars`` characters are left out; NaN where no position counted. All-zero rows are skipped,
+    and so (``skip_unknown``) are the rows of a ConnectivityResult whose target is ``<unknown>``.
     """
     shares, typed = [], []
     for item in results:
-        raw, text = (item.raw, item.text) if isinstance(item, ConnectivityResult) else (np.asarray(item[0]), item[1])
-        shares.append(connectivity_share_in_word(raw, text))
+        if isinstance(item, ConnectivityResult):
+            shares.append(connectivity_share_in_word(item, skip_unknown=skip_unknown))
+            text = item.text
+        else:
+            raw, text = np.asarray(item[0]), item[1]
+            shares.append(connectivity_share_in_word(raw, text))
         typed.append(chars_typed(_text_ids(text)))
     share, typed = np.concatenate(shares), np.concatenate(typed)
     keep = ~np.isnan(share)

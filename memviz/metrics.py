@@ -49,6 +49,23 @@ def chars_typed(source: np.ndarray) -> np.ndarray:
     return t - last_space
 
 
+def seen_earlier(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``(n, T) bool``: the target word was already the target of an earlier word of the same row.
+
+    ``source, target: (n, T)`` char ids and word ids. Every position of a word gets its word's flag;
+    ``<unknown>`` and padding are never "seen". A mask for :func:`accuracy_by_chars_typed`'s ``where``.
+    """
+    source, target = np.asarray(source), np.asarray(target)
+    seen = np.zeros(target.shape, bool)
+    for row, (s, t) in enumerate(zip(source, target)):
+        is_start = s == SPACE_ID
+        first: dict[int, int] = {}
+        flags = np.array([first.setdefault(w, k) < k for k, w in enumerate(t[is_start].tolist())] + [False])
+        word = np.cumsum(is_start) - 1  # word index of each position (-1 before the first space)
+        seen[row] = flags[word] & (word >= 0) & (t > UNKNOWN_ID)
+    return seen
+
+
 def accuracy_by_chars_typed(
     source: np.ndarray,
     target: np.ndarray,
@@ -57,6 +74,7 @@ def accuracy_by_chars_typed(
     *,
     max_chars: int | None = None,
     include_padding: bool = False,
+    where: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative top-1…k accuracy by characters of the word typed (spec §5).
 
@@ -68,6 +86,8 @@ def accuracy_by_chars_typed(
       include_padding: also count padded positions, as the article's figure did (batches of 16,
         padded): they continue the last word's counter and count as wrong (the article's code compares
         them with target <eos>, a class the model was never trained toward).
+      where: optional ``(n, T) bool``: count only these positions (e.g. words seen earlier in the
+        sequence, :func:`memviz.data.seen_earlier`).
 
     Returns ``(accuracy (k, L), counts (L,))``: ``accuracy[j, c]`` is the share of positions with c
     characters typed whose true word is among the top j+1 predictions (NaN where ``counts`` is 0).
@@ -78,6 +98,8 @@ def accuracy_by_chars_typed(
     typed = chars_typed(source)  # (n, T)
     real = np.arange(length)[None, :] < np.asarray(lengths)[:, None]
     counted = np.ones_like(real) if include_padding else real
+    if where is not None:
+        counted = counted & np.asarray(where, bool)
     # Rank of the true word among the predictions (k = not in the top k); OOV and padding never hit.
     hits = (topk_ids == target[..., None]) & (real & (target != UNKNOWN_ID))[..., None]
     rank = np.where(hits.any(axis=-1), hits.argmax(axis=-1), k)  # (n, T)
@@ -146,12 +168,14 @@ def predict_topk(model: AutocompleteModel, split, k: int = 3, batch_size: int = 
 
 def autocomplete_accuracy(
     model: AutocompleteModel, split, name: str | None = None, k: int = 3, *, batch_size: int = 32,
-    max_chars: int | None = None, include_padding: bool = False,
+    max_chars: int | None = None, include_padding: bool = False, where: np.ndarray | None = None,
 ) -> AccuracyCurve:
-    """The article's accuracy graph for one model on one split (spec §5)."""
+    """The article's accuracy graph for one model on one split (spec §5); ``where``: as in
+    :func:`accuracy_by_chars_typed`, an optional ``(n, T) bool`` mask of the positions to count."""
     topk = predict_topk(model, split, k=k, batch_size=batch_size)
     accuracy, counts = accuracy_by_chars_typed(
-        split.source, split.target, split.lengths, topk, max_chars=max_chars, include_padding=include_padding
+        split.source, split.target, split.lengths, topk, max_chars=max_chars, include_padding=include_padding,
+        where=where,
     )
     return AccuracyCurve(model=name or model.config.display_name, accuracy=accuracy, counts=counts)
 

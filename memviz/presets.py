@@ -143,3 +143,8 @@ def get_preset(name: str, cell: str) -> RunConfig:
 def smoke_mode() -> bool:
     """True when ``MEMVIZ_SMOKE`` is set: notebooks and scripts switch to tiny configurations."""
     return os.environ.get("MEMVIZ_SMOKE", "") not in ("", "0", "false", "False")
+
+
+def pick(full, smoke):
+    """``smoke`` in smoke mode (``MEMVIZ_SMOKE=1``), else ``full``: the size of a notebook's work."""
+    return smoke if smoke_mode() else full

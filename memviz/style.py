@@ -98,5 +98,7 @@ def model_colours(models: Sequence[str]) -> dict[str, str]:
 
 
 def model_scale(models: Sequence[str]) -> alt.Scale:
-    colours = model_colours(models)
+    """Colour scale (and legend order) of ``models``: the article's order (:data:`ARTICLE_ORDER`) first."""
+    rank = {m: i for i, m in enumerate(ARTICLE_ORDER)}
+    colours = model_colours(sorted(dict.fromkeys(models), key=lambda m: rank.get(m, len(rank))))
     return alt.Scale(domain=list(colours), range=list(colours.values()))

@@ -47,6 +47,16 @@ class Run:
     def name(self) -> str:
         return self.config.model.display_name
 
+    def dataset(self) -> data.Dataset:
+        """The dataset (corpus, vocabulary, splits) this run was trained on."""
+        return dataset_for(self.config)
+
+
+def dataset_for(config: RunConfig) -> data.Dataset:
+    """The dataset (corpus, vocabulary, splits) that ``config`` trains on."""
+    tc = config.train
+    return data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab)
+
 
 def build_model(config: ModelConfig, seed: int) -> AutocompleteModel:
     return AutocompleteModel(config, rngs=nnx.Rngs(seed))
@@ -131,9 +141,7 @@ def train(
     """
     tc = config.train
     directory = Path(directory) if directory is not None else None
-    dataset = dataset or data.load_dataset(
-        tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab
-    )
+    dataset = dataset or dataset_for(config)
     _check_dataset(dataset, config)
     sharding = _Sharding(tc.batch_size)
     model = build_model(config.model, tc.seed)

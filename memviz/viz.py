@@ -392,7 +392,8 @@ def training_curves(frame: pd.DataFrame, x: str = "step", *, y: str = "loss_smoo
     span = float(data["xv"].max() - data["xv"].min()) or 1.0
     x_domain = [float(data["xv"].min()) - 0.014 * span, float(data["xv"].max()) + 0.014 * span]
     encoding = {
-        "x": alt.X("xv:Q", title="time (hours)" if x == "sec" else "mini-batches", scale=alt.Scale(domain=x_domain, nice=False)),
+        "x": alt.X("xv:Q", title="time (hours)" if x == "sec" else "mini-batches", scale=alt.Scale(domain=x_domain, nice=False),
+                   axis=alt.Undefined if x == "sec" else alt.Axis(tickMinStep=1, format=",d")),  # whole mini-batches
         "y": alt.Y(f"{y}:Q", title="cross entropy loss", scale=alt.Scale(domain=y_domain)),
         "color": alt.Color("model:N", scale=model_scale(list(data["model"])), title="model"),
     }
@@ -409,3 +410,30 @@ def training_curves(frame: pd.DataFrame, x: str = "step", *, y: str = "loss_smoo
         .properties(width=2 * FIGURE_WIDTH, height=facet_height)
         .facet(row=alt.Row("facet:N", title=None, sort=["training", "validation"], header=alt.Header(labelFontSize=13)))
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Small line charts (the notebooks' gaps, shares and reach-back curves)
+# ---------------------------------------------------------------------------------------------
+
+
+def line_chart(
+    frame: pd.DataFrame, x: str, y: str, *, x_title: str, y_title: str, dash: str | None = None,
+    column: str | None = None, colour: str = "model", log_y: bool = False, y_format: str | None = None,
+    width: int = FIGURE_WIDTH, height: int = 260,
+) -> alt.Chart | alt.FacetChart:
+    """Lines of ``y`` against a whole-number ``x`` (steps, characters), one colour per ``colour`` value
+    (the article's colours and order for its models), optionally dashed by ``dash`` (the frame's first
+    value solid) and faceted by ``column``."""
+    encoding = {
+        # x counts steps or characters: whole-number ticks, and no padding beyond the data
+        "x": alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False)),
+        "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log") if log_y else alt.Undefined,
+                   axis=alt.Axis(format=y_format) if y_format else alt.Undefined),
+        "color": alt.Color(f"{colour}:N", scale=model_scale(list(frame[colour])), title=colour.replace("_", " ")),
+        "tooltip": [c for c in (colour, dash, column, x) if c] + [alt.Tooltip(f"{y}:Q", format=".3g")],
+    }
+    if dash is not None:
+        encoding["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash.replace("_", " "), sort=list(dict.fromkeys(frame[dash])))
+    chart = alt.Chart(frame).mark_line(strokeWidth=1.8).encode(**encoding).properties(width=width, height=height)
+    return chart.facet(column=alt.Column(f"{column}:N", title=None)) if column else chart

@@ -145,6 +145,7 @@ class ConnectivityExplorer(widgets.VBox):
         self.slider.max = length - 1
         self.slider.value = position
         self.walkthrough.layout.display = None if text == reference.SAMPLE_TEXT else "none"
+        self.text.value = text.strip()  # the box shows the (normalised) text being drawn
         if self.renderer == "vega":
             self._chart = alt.JupyterChart(
                 export.explorer_chart(self.results, position=position, bind=False, width=self.width)

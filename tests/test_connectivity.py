@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from memviz import data
+from memviz import connectivity, data
 from memviz.cells import CELLS
 from memviz.connectivity import (
     _schedule,
     compute_connectivity,
     connectivity_matrix,
     connectivity_share_in_word,
+    gradient_by_distance,
     sequence_connectivity,
     share_in_word_by_chars_typed,
 )
@@ -181,6 +182,35 @@ def test_sequence_connectivity_trims_a_split_row(gru):
     # The top words are the model's most probable, in order.
     logits = np.asarray(model(jnp.asarray(source)[None]))[0]
     assert [vocab.words[i] for i in np.argsort(-logits, axis=-1)[:, 0]] == [w[0] for w in result.top_words]
+    result.raw[0, 0] = 0.0  # a writable copy
+    # One compilation per padded width: the second row (another length) reuses the first one's function.
+    misses = connectivity._connectivity_and_topk._cache_size()
+    sequence_connectivity(model, split, 1, vocab)
+    assert connectivity._connectivity_and_topk._cache_size() == misses
+
+
+def test_share_in_word_skips_unknown_targets():
+    text = " ab c"
+    raw = np.tril(np.ones((5, 5)))
+    result = ConnectivityResult(model="m", text=text, targets=("ab", "ab", "ab", "<unknown>", "<unknown>"), raw=raw,
+                                top_words=(("ab",),) * 5, top_probs=np.ones((5, 1)))
+    np.testing.assert_allclose(connectivity_share_in_word(result), [1, 1, 1, np.nan, np.nan])
+    np.testing.assert_allclose(connectivity_share_in_word(result, skip_unknown=False), [1, 1, 1, 1 / 4, 2 / 5])
+    mean, counts = share_in_word_by_chars_typed([result])
+    assert counts.tolist() == [1, 1, 1] and np.allclose(mean, 1)
+    _, counts = share_in_word_by_chars_typed([result], skip_unknown=False)
+    assert counts.tolist() == [2, 2, 1]
+
+
+def test_gradient_by_distance_matches_the_jacobian_column_norms():
+    model = tiny_model("lstm")
+    source, _ = sequence()
+    norms = gradient_by_distance(model, source)
+    embedded = model.embed(jnp.asarray(source, jnp.int32)[None])[0]
+    step = 3  # d = TIME - 1 - step: by hand, through a single input
+    grad = jax.jacrev(lambda e: model.recur(embedded.at[step].set(e)[None])[0, -1])(embedded[step])
+    assert norms.shape == (len(source),)
+    np.testing.assert_allclose(norms[len(source) - 1 - step], np.sqrt((np.asarray(grad) ** 2).sum()), rtol=1e-5)
 
 
 def test_share_in_word_by_hand():

@@ -18,6 +18,7 @@ from memviz.metrics import (
     evaluate,
     masked_cross_entropy,
     predict_topk,
+    seen_earlier,
     unigram_log_probs,
     word_counts,
 )
@@ -127,3 +128,31 @@ def test_predict_topk_and_accuracy_curve_from_a_model():
     assert curve.model == "tiny" and counts.sum() == lengths.sum()
     np.testing.assert_array_equal(curve.accuracy, accuracy)
     assert np.all(np.diff(curve.accuracy, axis=0) >= 0)  # top-k is cumulative
+
+
+def test_accuracy_where_everywhere_is_the_articles_curve():
+    rng = np.random.default_rng(0)
+    split = data.from_text("the cat saw the dog and the cat ran to the dog " * 30, vocab_size=6, max_length=40).train
+    topk = rng.integers(0, 8, (*split.source.shape, 3))
+    topk[..., 1] = split.target  # some hits at rank 2
+    expected, counts = accuracy_by_chars_typed(split.source, split.target, split.lengths, topk, max_chars=4)
+    everywhere = np.ones(split.source.shape, bool)
+    accuracy, where_counts = accuracy_by_chars_typed(split.source, split.target, split.lengths, topk, max_chars=4, where=everywhere)
+    np.testing.assert_array_equal(where_counts, counts)
+    np.testing.assert_allclose(accuracy, expected)
+    seen = seen_earlier(split.source, split.target)
+    half, half_counts = accuracy_by_chars_typed(split.source, split.target, split.lengths, topk, max_chars=4, where=seen)
+    assert (half_counts <= counts).all() and 0 < half_counts.sum() < counts.sum()
+    # the mask selects exactly the flagged real positions
+    real = np.arange(split.source.shape[1])[None] < split.lengths[:, None]
+    assert half_counts.sum() == (seen & real & (chars_typed(split.source) <= 4)).sum()
+
+
+def test_seen_earlier_flags_whole_repeated_words():
+    vocab = data.Vocabulary.build(" she was not sure she was", 10)
+    source, target = data.align(" she was not sure she was", vocab)
+    flags = seen_earlier(source[None], target[None])[0]
+    assert flags.tolist() == [False] * 17 + [True] * 8
+    unknown = data.Vocabulary.build(" she was", 1)  # "was" is out of vocabulary: never "seen"
+    source, target = data.align(" was was", unknown)
+    assert not seen_earlier(source[None], target[None]).any()

@@ -78,37 +78,21 @@ def test_runs_in_smoke_mode(path, outputs, monkeypatch):
             assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-
-# -- the notebooks' helpers (memviz.notebook) ---------------------------------------------------------
-
-
-def test_accuracy_where_everywhere_is_the_articles_curve():
-    import numpy as np
-
-    from memviz import data, metrics
-    from memviz import notebook as nbh
-
-    rng = np.random.default_rng(0)
-    split = data.from_text("the cat saw the dog and the cat ran to the dog " * 30, vocab_size=6, max_length=40).train
-    topk = rng.integers(0, 8, (*split.source.shape, 3))
-    topk[..., 1] = split.target  # some hits at rank 2
-    expected, counts = metrics.accuracy_by_chars_typed(split.source, split.target, split.lengths, topk, max_chars=4)
-    everywhere = np.ones(split.source.shape, bool)
-    accuracy, where_counts = nbh.accuracy_where(split, topk, everywhere, 4)
-    np.testing.assert_array_equal(where_counts, counts)
-    np.testing.assert_allclose(accuracy, expected)
-    half, half_counts = nbh.accuracy_where(split, topk, nbh.seen_earlier(split.source, split.target), 4)
-    assert (half_counts <= counts).all() and 0 < half_counts.sum() < counts.sum()
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_control_characters(path):
+    """A backslash lost to a non-raw Python string (``\\tanh`` -> TAB + "anh", ``\\frac`` -> form feed) fails here."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        bad = sorted({repr(ch) for ch in cell.source if ord(ch) < 32 and ch != "\n"})
+        assert not bad, f"cell {index} contains control characters {bad}"
 
 
-def test_seen_earlier_flags_whole_repeated_words():
-    from memviz import data
-    from memviz import notebook as nbh
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_bracket_after_aligned_or_line_break(path):
+    """MathJax reads ``[`` right after ``\\begin{aligned}`` or ``\\\\`` as an optional argument: write ``{}[``."""
+    import re
 
-    vocab = data.Vocabulary.build(" she was not sure she was", 10)
-    source, target = data.align(" she was not sure she was", vocab)
-    flags = nbh.seen_earlier(source[None], target[None])[0]
-    assert flags.tolist() == [False] * 17 + [True] * 8
-    unknown = data.Vocabulary.build(" she was", 1)  # "was" is out of vocabulary: never "seen"
-    source, target = data.align(" was was", unknown)
-    assert not nbh.seen_earlier(source[None], target[None]).any()
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            assert not re.search(r"(\\begin\{aligned\}|\\\\)\s*\[", cell.source), f"cell {index}"

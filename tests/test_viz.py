@@ -210,6 +210,19 @@ def test_training_chart():
         viz.training_curves(frame, x="hours")
 
 
+def test_line_chart_orders_models_as_the_article_and_ticks_whole_numbers():
+    frame = pd.DataFrame({"model": ["GRU", "tanh RNN", "LSTM", "Nested LSTM"] * 2, "n": [0] * 4 + [1] * 4,
+                          "v": np.arange(8.0), "source": ["a"] * 4 + ["b"] * 4})
+    spec = viz.line_chart(frame, "n", "v", x_title="x", y_title="y", dash="source").to_dict()
+    encoding = spec["encoding"]
+    assert encoding["color"]["scale"]["domain"] == ["Nested LSTM", "LSTM", "GRU", "tanh RNN"]
+    assert encoding["color"]["scale"]["range"][:3] == [viz.MODEL_COLOURS[m] for m in viz.ARTICLE_ORDER]
+    assert encoding["x"]["axis"] == {"format": "d", "tickMinStep": 1}
+    assert encoding["strokeDash"]["sort"] == ["a", "b"]
+    faceted = viz.line_chart(frame, "n", "v", x_title="x", y_title="y", column="source", log_y=True).to_dict()
+    assert faceted["facet"]["column"]["field"] == "source" and faceted["spec"]["encoding"]["y"]["scale"]["type"] == "log"
+
+
 # -- files -------------------------------------------------------------------------------------
 
 

@@ -98,7 +98,10 @@ def test_compute_swaps_in_the_readers_text():
     explorer.text.value = "Hello World"
     explorer.compute_button.click()
     assert [r.model for r in explorer.results] == ["LSTM", "GRU"]  # the article's order
-    assert explorer.results[0].text == " hello world"
+    assert explorer.results[0].text == " hello world" and explorer.text.value == "hello world"
+    explorer.set_results(fake_compute("good day"))  # set from code: the box follows the text shown
+    assert explorer.text.value == "good day"
+    explorer.set_results(fake_compute("hello world"))
     assert explorer.slider.max == 11 and explorer.position == 11  # last character by default
     assert explorer.walkthrough.layout.display == "none" and explorer.caption.value == ""
     assert (explorer.play.min, explorer.play.max) == (0, 11)
