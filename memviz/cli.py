@@ -79,10 +79,9 @@ def cmd_train(args) -> int:
 
 
 def _evaluate(run) -> dict:
-    from memviz import checkpoint, data, metrics
+    from memviz import checkpoint, metrics
 
-    tc = run.config.train
-    dataset = data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab)
+    dataset = run.dataset()
     result = metrics.evaluate(run.model, dataset.test, train_split=dataset.train)
     result = {"model": run.name, "steps": run.step, **{k: float(v) for k, v in result.items()}}
     if run.directory is not None:  # keep what else the run's metrics.json records (wall time, machine)
@@ -104,12 +103,10 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_connectivity(args) -> int:
-    from memviz import connectivity, data, train
+    from memviz import connectivity, train
 
     run = train.load_run(args.run)
-    tc = run.config.train
-    vocab = data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length,
-                              article_vocab=tc.article_vocab).vocab
+    vocab = run.dataset().vocab
     result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=not args.norm)
     if args.out.suffix == ".html":
         from memviz import export

@@ -15,7 +15,7 @@ import platform
 import sys
 from pathlib import Path
 
-from memviz import checkpoint, data, metrics
+from memviz import checkpoint, metrics
 from memviz.pretrained import PRETRAINED_DIR
 from memviz.train import export_params, load_run
 
@@ -31,8 +31,7 @@ def machine() -> str:
 
 def ship(run_dir: Path, out_root: Path) -> dict:
     run = load_run(run_dir)
-    tc = run.config.train
-    dataset = data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab)
+    dataset = run.dataset()
     result = metrics.evaluate(run.model, dataset.test, train_split=dataset.train)
     result |= {
         "model": run.name,
