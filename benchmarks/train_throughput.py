@@ -3,6 +3,7 @@
     python benchmarks/train_throughput.py --config article            # batch 64, length 200, 600 units, 16,386 words
     python benchmarks/train_throughput.py --config cpu                # the CPU preset on `austen` sizes
     python benchmarks/train_throughput.py --config article --compute-dtype bfloat16 --unroll 8
+    python benchmarks/train_throughput.py --config article --compute-dtype bfloat16 --unroll 8 --wavefront
 
 Synthetic batches (random characters and words; the timing doesn't depend on the text). Each
 figure is the median over timed steps after compilation; the compile time is reported apart.
@@ -64,14 +65,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="timed steps per cell")
     parser.add_argument("--compute-dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--unroll", type=int, default=1)
+    parser.add_argument("--wavefront", action="store_true", help="run stacked layers as one wavefront scan")
     args = parser.parse_args()
     print(f"devices: {jax.devices()}  jax {jax.__version__}  {platform.processor() or platform.machine()}")
-    print(f"config={args.config} compute_dtype={args.compute_dtype} unroll={args.unroll}")
+    print(f"config={args.config} compute_dtype={args.compute_dtype} unroll={args.unroll} wavefront={args.wavefront}")
     print(f"{'cell':>6} {'layers':>6} {'units':>6} {'batch':>5} {'words':>6} {'compile s':>9} {'ms/step':>9} {'chars/s':>10}")
     for cell in args.cells.split(","):
         config = get_preset(args.config, cell)
         config = dataclasses.replace(
-            config, model=dataclasses.replace(config.model, compute_dtype=args.compute_dtype, unroll=args.unroll)
+            config, model=dataclasses.replace(config.model, compute_dtype=args.compute_dtype, unroll=args.unroll,
+                                              wavefront=args.wavefront)
         )
         r = bench(config, args.steps)
         m = config.model

@@ -7,7 +7,9 @@ half of the matmul out of the time loop:
 * ``project_inputs(x)``: ``x · W_x + b`` for every time step at once, ``(..., in) -> (..., G)``;
 * ``step(carry, x_projected)``: the recurrence proper, one time step.
 
-``cell(carry, x) == cell.step(carry, cell.project_inputs(x))``.
+``cell(carry, x)`` computes the same step from the raw input with one matmul over ``[x, h]``, as
+TF does (the form the layer-wavefront loop of ``memviz.model`` uses): it equals
+``cell.step(carry, cell.project_inputs(x))`` up to float rounding.
 
 The conventions are TensorFlow 1.x's, which the article's models used (spec §2): one fused kernel
 over ``[x, h]`` with glorot-uniform initialisation over the fused shape; LSTM gate order
@@ -69,11 +71,26 @@ class _FusedKernelCell(nnx.RNNCellBase):
         """``(..., hidden) -> (..., gates·hidden)``: the hidden half of ``[x, h] · W``."""
         return _matmul(h, self.kernel[self.in_features :], self.compute_dtype)
 
+    def _fused(self, x: Array, h: Array) -> Array:
+        """``[x, h] · W + b`` in one matmul."""
+        return _matmul(jnp.concatenate([x, h], axis=-1), self.kernel[...], self.compute_dtype) + self.bias
+
     def _zeros(self, input_shape: tuple[int, ...]) -> Array:
         return jnp.zeros((*input_shape[:-1], self.hidden_features), jnp.float32)
 
+    @staticmethod
+    def _hidden(carry) -> Array:
+        return carry[0] if isinstance(carry, tuple) else carry
+
+    def _update(self, carry, gates: Array):
+        """The new ``(carry, output)`` from the gate pre-activations ``[x, h] · W + b``."""
+        raise NotImplementedError
+
+    def step(self, carry, x_projected: Array):
+        return self._update(carry, x_projected + self._recurrent(self._hidden(carry)))
+
     def __call__(self, carry, x: Array):
-        return self.step(carry, self.project_inputs(x))
+        return self._update(carry, self._fused(x, self._hidden(carry)))
 
     @property
     def num_feature_axes(self) -> int:
@@ -93,8 +110,8 @@ class TanhRNNCell(_FusedKernelCell):
     def initialize_carry(self, input_shape, rngs=None):
         return self._zeros(input_shape)
 
-    def step(self, h: Array, x_projected: Array):
-        h = jnp.tanh(x_projected + self._recurrent(h))
+    def _update(self, h: Array, gates: Array):
+        h = jnp.tanh(gates)
         return h, h
 
 
@@ -113,9 +130,9 @@ class LSTMCell(_FusedKernelCell):
     def initialize_carry(self, input_shape, rngs=None):
         return (self._zeros(input_shape), self._zeros(input_shape))
 
-    def step(self, carry, x_projected: Array):
-        h, c = carry
-        i, j, f, o = jnp.split(x_projected + self._recurrent(h), 4, axis=-1)
+    def _update(self, carry, gates: Array):
+        _, c = carry
+        i, j, f, o = jnp.split(gates, 4, axis=-1)
         c = jax.nn.sigmoid(f + FORGET_BIAS) * c + jax.nn.sigmoid(i) * jnp.tanh(j)
         h = jax.nn.sigmoid(o) * jnp.tanh(c)
         return (h, c), h
@@ -159,13 +176,29 @@ class GRUCell(nnx.RNNCellBase):
     def step(self, h: Array, x_projected: Array):
         n, d = self.in_features, self.compute_dtype
         x_gates, x_candidate = jnp.split(x_projected, [2 * self.hidden_features], axis=-1)
-        r, u = jnp.split(jax.nn.sigmoid(x_gates + _matmul(h, self.gate_kernel[n:], d)), 2, axis=-1)
-        c = jnp.tanh(x_candidate + _matmul(r * h, self.candidate_kernel[n:], d))
+        return self._update(
+            h,
+            x_gates + _matmul(h, self.gate_kernel[n:], d),
+            lambda reset_h: x_candidate + _matmul(reset_h, self.candidate_kernel[n:], d),
+        )
+
+    def __call__(self, h: Array, x: Array):
+        d = self.compute_dtype
+
+        def fused(kernel: nnx.Param, bias: nnx.Param, h_part: Array) -> Array:
+            return _matmul(jnp.concatenate([x, h_part], axis=-1), kernel[...], d) + bias
+
+        return self._update(
+            h, fused(self.gate_kernel, self.gate_bias, h), lambda reset_h: fused(self.candidate_kernel, self.candidate_bias, reset_h)
+        )
+
+    @staticmethod
+    def _update(h: Array, gates: Array, candidate: Callable[[Array], Array]):
+        """The new state from the gate pre-activations and ``r ⊙ h ↦`` the candidate's pre-activation."""
+        r, u = jnp.split(jax.nn.sigmoid(gates), 2, axis=-1)
+        c = jnp.tanh(candidate(r * h))
         h = u * h + (1.0 - u) * c
         return h, h
-
-    def __call__(self, carry, x: Array):
-        return self.step(carry, self.project_inputs(x))
 
     @property
     def num_feature_axes(self) -> int:
@@ -207,16 +240,19 @@ class NestedLSTMCell(nnx.RNNCellBase):
         return self.outer.project_inputs(x)
 
     def step(self, carry, x_projected: Array):
-        h, c, c_inner = carry
-        i, j, f, o = jnp.split(x_projected + self.outer._recurrent(h), 4, axis=-1)
-        inner_input = jax.nn.sigmoid(i) * j  # σ_z = identity at depth 0 (article appendix)
-        inner_hidden = jax.nn.sigmoid(f + FORGET_BIAS) * c
-        (c, c_inner), _ = self.inner.step((inner_hidden, c_inner), self.inner.project_inputs(inner_input))
-        h = jax.nn.sigmoid(o) * jnp.tanh(c)
-        return (h, c, c_inner), h
+        return self._update(carry, x_projected + self.outer._recurrent(carry[0]))
 
     def __call__(self, carry, x: Array):
-        return self.step(carry, self.project_inputs(x))
+        return self._update(carry, self.outer._fused(x, carry[0]))
+
+    def _update(self, carry, gates: Array):
+        _, c, c_inner = carry
+        i, j, f, o = jnp.split(gates, 4, axis=-1)
+        inner_input = jax.nn.sigmoid(i) * j  # σ_z = identity at depth 0 (article appendix)
+        inner_hidden = jax.nn.sigmoid(f + FORGET_BIAS) * c
+        (c, c_inner), _ = self.inner((inner_hidden, c_inner), inner_input)  # one matmul over [x̃, h̃]
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (h, c, c_inner), h
 
     @property
     def num_feature_axes(self) -> int:

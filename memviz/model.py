@@ -10,6 +10,13 @@ The time loop is a plain ``jax.lax.scan`` over a cell split into (graphdef, stat
 inside the step, with each layer's input projection hoisted out of the loop. The same path serves
 training and analysis: ``nnx.RNN`` fails under ``jax.grad`` taken with respect to its inputs
 (flax 0.12.8), which is exactly what connectivity needs.
+
+``ModelConfig(wavefront=True)`` runs a stack of layers as a wavefront instead: one scan of
+T + L − 1 steps in which layer l works on time t − l while layer 0 works on t, all layers in one
+``jax.vmap``-ed cell call over their stacked parameters, so each matmul is one batched matmul over
+the layers. The sequential chain drops from L·T cell steps to T + L − 1, which pays on a GPU
+(benchmarks/results/train_throughput_h200.md); on a CPU the layer-by-layer loop is faster. Same
+function, same parameters; results agree to float rounding.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ class ModelConfig:
     num_words: int = 16386  # output classes: <eos>, <unknown> and the vocabulary
     compute_dtype: str = "float32"  # matmul operand precision; "bfloat16" keeps float32 state
     unroll: int = 1  # lax.scan unroll factor (a speed knob; results are identical)
+    wavefront: bool = False  # run stacked layers as one wavefront scan (a GPU speed knob; needs embedding = units)
 
     def __post_init__(self):
         if self.cell not in CELLS:
@@ -47,6 +55,11 @@ class ModelConfig:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.compute_dtype not in COMPUTE_DTYPES:
             raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {self.compute_dtype!r}")
+        if self.wavefront and self.num_layers > 1 and self.embedding_features != self.hidden_features:
+            raise ValueError(
+                f"wavefront=True stacks the layers' parameters, so it needs embedding_features == hidden_features "
+                f"(got {self.embedding_features} and {self.hidden_features}); use wavefront=False"
+            )
         if self.num_words < 3:
             raise ValueError(f"num_words must include <eos>, <unknown> and at least one word, not {self.num_words}")
 
@@ -91,6 +104,8 @@ class AutocompleteModel(nnx.Module):
         Zero initial state. Padding sits at the end of each sequence, so it never reaches the
         outputs at real positions (the recurrence is causal).
         """
+        if self.config.wavefront and len(self.layers) > 1:
+            return _scan_wavefront(self.layers, embedded, self.config.unroll)
         x = embedded
         for layer in self.layers:
             x = _scan_layer(layer, x, self.config.unroll)
@@ -116,6 +131,42 @@ def _scan_layer(layer: nnx.Module, x: jax.Array, unroll: int) -> jax.Array:
 
     _, ys = jax.lax.scan(step, carry, projected, unroll=unroll)
     return jnp.swapaxes(ys, 0, 1)
+
+
+def _scan_wavefront(layers: nnx.List, x: jax.Array, unroll: int) -> jax.Array:
+    """Run a stack of identical cells as a wavefront: ``(batch, time, in) → (batch, time, hidden)``.
+
+    At loop step s, layer l computes time t = s − l from layer l − 1's output at t (produced at step
+    s − 1): every layer's step is independent of the others' at the same s, so all run as one
+    ``vmap``-ed call with the layers' parameters stacked. Before its first time step (s < l) a layer
+    keeps its initial carry.
+    """
+    graphdefs, states = zip(*(nnx.split(layer) for layer in layers))
+    if any(g != graphdefs[0] for g in graphdefs):
+        raise ValueError("the wavefront needs identical layers (same cell, input size = hidden size)")
+    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
+    n_layers, length = len(layers), x.shape[1]
+    inputs = jnp.swapaxes(x, 0, 1)  # (time, batch, in)
+    inputs = jnp.concatenate([inputs, jnp.zeros((n_layers - 1, *inputs.shape[1:]), inputs.dtype)])
+    carry0 = layers[0].initialize_carry(x[:, 0].shape)
+    carries = jax.tree.map(lambda a: jnp.broadcast_to(a, (n_layers, *a.shape)), carry0)
+    below = jnp.zeros((n_layers - 1, *x[:, 0].shape[:-1], layers[0].hidden_features), jnp.float32)
+
+    def cell_call(state, carry, x_in):
+        return nnx.merge(graphdefs[0], state)(carry, x_in)
+
+    def step(loop_carry, inputs_s):
+        carries, below = loop_carry
+        s, x0 = inputs_s
+        layer_inputs = jnp.concatenate([x0[None].astype(below.dtype), below])  # (layers, batch, in)
+        new, ys = jax.vmap(cell_call)(stacked, carries, layer_inputs)
+        started = s >= jnp.arange(n_layers)  # layer l has work from step l on
+        carries = jax.tree.map(lambda a, b: jnp.where(started.reshape(-1, *[1] * (a.ndim - 1)), a, b), new, carries)
+        return (carries, ys[:-1]), ys[-1]
+
+    steps = jnp.arange(length + n_layers - 1)
+    _, top = jax.lax.scan(step, (carries, below), (steps, inputs), unroll=unroll)
+    return jnp.swapaxes(top[n_layers - 1 :], 0, 1)
 
 
 def parameter_counts(model: AutocompleteModel) -> dict[str, int]:

@@ -29,7 +29,8 @@ class TrainConfig:
     max_length: int = 200  # characters per sequence (whole words only)
     batch_size: int = 64  # sequences per step (the article: 64)
     steps: int = 14_278  # optimisation steps (the article: 2 epochs of 7,139 batches)
-    learning_rate: float = 1e-3  # Adam with default betas/eps, no schedule, no clipping (the article)
+    learning_rate: float = 1e-3  # Adam with default betas/eps, no clipping (the article)
+    lr_schedule: str = "constant"  # constant (the article) | cosine: decays to 0 at `steps` (fixed-budget runs)
     seed: int = SEED  # initialisation and batch order
     eval_every: int = 10  # log the loss of one validation batch every this many steps (the article: every step)
     log_every: int = 10  # record the training loss in the history every this many steps
@@ -43,6 +44,12 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive, not {self.learning_rate}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+
+
+#: Learning-rate schedules: ``constant`` as the article trained; ``cosine`` decays to zero over ``steps``.
+LR_SCHEDULES = ("constant", "cosine")
 
 
 #: Fields a resumed run may change: they set how long and how often, not what is trained.
@@ -79,15 +86,18 @@ class RunConfig:
         """Fields that differ and change what is trained, as ``section.field: self -> other`` lines.
 
         The schedule fields (``RESUMABLE_FIELDS``: how long, how often to save) may differ: a run
-        can be resumed to train for longer.
+        can be resumed to train for longer, unless its learning rate decays over ``steps``.
         """
+        resumable = RESUMABLE_FIELDS
+        if {self.train.lr_schedule, other.train.lr_schedule} != {"constant"}:
+            resumable = resumable - {"train.steps"}  # the decay is laid out over `steps`: changing it changes the run
         lines = []
         for section in ("model", "train"):
             mine, theirs = dataclasses.asdict(getattr(self, section)), dataclasses.asdict(getattr(other, section))
             lines += [
                 f"{section}.{k}: {mine[k]!r} -> {theirs[k]!r}"
                 for k in mine
-                if mine[k] != theirs[k] and f"{section}.{k}" not in RESUMABLE_FIELDS
+                if mine[k] != theirs[k] and f"{section}.{k}" not in resumable
             ]
         return lines
 

@@ -78,7 +78,10 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int) -> np.ndarray:
 
 def _optimizer(config: RunConfig) -> optax.GradientTransformation:
     # TF1's Adam applies ε to the uncorrected √v, optax after bias correction: a negligible difference.
-    return optax.adam(config.train.learning_rate)
+    tc = config.train
+    if tc.lr_schedule == "cosine":
+        return optax.adam(optax.cosine_decay_schedule(tc.learning_rate, decay_steps=tc.steps))
+    return optax.adam(tc.learning_rate)
 
 
 def _compile_steps(graphdef, tx: optax.GradientTransformation):

@@ -134,6 +134,32 @@ def test_unroll_does_not_change_results(name):
     np.testing.assert_allclose(a(source), b(source), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", sorted(CELLS))
+@pytest.mark.parametrize("layers", [2, 3])
+def test_wavefront_equals_layer_by_layer(name, layers):
+    """The wavefront scan computes the same function, and the same gradients, as one scan per layer."""
+    kw = dict(num_layers=layers, embedding_features=12, hidden_features=12)
+    a, b = tiny_model(name, **kw), tiny_model(name, wavefront=True, unroll=2, **kw)
+    nnx.update(b, nnx.state(a, nnx.Param))
+    source = random_source(np.random.default_rng(3))
+    np.testing.assert_allclose(b(source), a(source), rtol=2e-5, atol=2e-6)
+
+    def loss(model, embedded):
+        return jnp.sum(jnp.sin(model.recur(embedded)))
+
+    embedded = a.embed(source)
+    grads_a = nnx.grad(loss, argnums=(0, 1))(a, embedded)
+    grads_b = nnx.grad(loss, argnums=(0, 1))(b, embedded)
+    for u, v in zip(jax.tree.leaves(grads_a), jax.tree.leaves(grads_b), strict=True):
+        np.testing.assert_allclose(v, u, rtol=1e-4, atol=1e-5)
+
+
+def test_wavefront_needs_embedding_equal_to_units():
+    with pytest.raises(ValueError, match="embedding_features == hidden_features"):
+        tiny_config("lstm", num_layers=2, embedding_features=8, hidden_features=12, wavefront=True)
+    tiny_config("lstm", num_layers=1, embedding_features=8, hidden_features=12, wavefront=True)  # one layer: no stack
+
+
 @pytest.mark.parametrize("name", ["lstm"])  # every cell is checked in bf16 in test_cells.py
 def test_bfloat16_model_close_to_float32(name):
     a, b = tiny_model(name), tiny_model(name, compute_dtype="bfloat16")

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
@@ -184,3 +185,26 @@ def test_cli_connectivity_writes_the_article_layout(tmp_path, dataset):
     result = ConnectivityResult.load(out)
     assert result.text == " the cat sat" and result.raw.shape == (12, 12)
     assert np.all(np.triu(result.raw, 1) == 0) and np.all(np.diag(result.raw) > 0)
+
+
+def test_cosine_schedule_decays_to_zero_and_pins_the_length(tmp_path, dataset):
+    config = _config(steps=4, lr_schedule="cosine", learning_rate=0.01)
+    # With a constant gradient Adam's normalised step is 1, so each update is minus the scheduled rate.
+    tx, param = train._optimizer(config), jnp.zeros(3)
+    state, steps = tx.init(param), []
+    for _ in range(5):
+        update, state = tx.update(jnp.ones(3), state, param)
+        steps.append(-float(update[0]))
+    expected = [0.01 * 0.5 * (1 + np.cos(np.pi * k / 4)) for k in range(5)]
+    np.testing.assert_allclose(steps, expected, rtol=1e-4, atol=1e-9)  # 0.01, …, 0 at `steps`
+    constant = train._optimizer(_config(learning_rate=0.01))
+    state = constant.init(param)
+    for _ in range(5):
+        update, state = constant.update(jnp.ones(3), state, param)
+    assert -float(update[0]) == pytest.approx(0.01, rel=1e-4)
+    train.train(config, tmp_path, dataset=dataset, progress=False)
+    # A constant-rate run may be resumed for longer; a decaying one may not: its decay is laid out over `steps`.
+    with pytest.raises(checkpoint.CheckpointError, match=r"train.steps: 4 -> 6"):
+        train.train(_config(steps=6, lr_schedule="cosine", learning_rate=0.01), tmp_path, dataset=dataset, progress=False)
+    with pytest.raises(ValueError, match="choose one of constant, cosine"):
+        _config(lr_schedule="linear")
