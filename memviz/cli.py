@@ -31,6 +31,7 @@ def _train_parser(sub) -> None:
     p.add_argument("--layers", type=int, help="override the number of layers")
     p.add_argument("--compute-dtype", choices=["float32", "bfloat16"], help="matmul precision")
     p.add_argument("--unroll", type=int, help="lax.scan unroll factor")
+    p.add_argument("--wavefront", action="store_true", help="run stacked layers as one wavefront scan (faster on a GPU)")
     p.add_argument("--no-evaluate", action="store_true", help="skip the test-split evaluation at the end")
 
 
@@ -49,6 +50,7 @@ def _config_from_args(args):
             "num_layers": args.layers,
             "compute_dtype": args.compute_dtype,
             "unroll": args.unroll,
+            "wavefront": True if args.wavefront else None,
         }.items()
         if v is not None
     }
@@ -70,7 +72,8 @@ def cmd_train(args) -> int:
               file=sys.stderr)
         return 2
     if args.resume and (saved := checkpoint.read_config(args.out)) is not None:
-        config = dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=config.train.steps))
+        steps = args.steps if args.steps is not None else saved.train.steps  # the saved run's length unless told
+        config = dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=steps))
     run = train.train(config, args.out)
     print(f"trained {run.name} for {run.step} steps; run directory {args.out}")
     if not args.no_evaluate:

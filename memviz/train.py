@@ -10,6 +10,7 @@ parallelism with ``jax.sharding``); parameters are replicated.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -268,9 +269,18 @@ def load_or_train(config: RunConfig, directory: str | Path, **kwargs) -> Run:
     return train(config, directory, **kwargs)
 
 
-def export_params(run: Run, directory: str | Path, dtype=jnp.float16) -> None:
-    """Write a compact, params-only copy of ``run`` (config, history, metrics, half-precision weights)."""
+def export_params(run: Run, directory: str | Path, dtype=jnp.float16, *, overwrite: bool = False) -> None:
+    """Write a compact, params-only copy of ``run`` (config, history, metrics, half-precision weights).
+
+    A directory that already holds checkpoints is refused unless ``overwrite`` (then they are replaced:
+    an older export at a higher step would otherwise stay the one that loads).
+    """
     directory = Path(directory)
+    existing = directory / ckpt.CHECKPOINT_DIR
+    if existing.exists() and any(existing.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{directory} already holds checkpoints; pass overwrite=True to replace them")
+        shutil.rmtree(existing)
     ckpt.write_config(directory, run.config)
     ckpt.write_history(directory, run.history)
     if run.directory is not None and (metrics := ckpt.read_metrics(run.directory)) is not None:

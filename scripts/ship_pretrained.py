@@ -41,7 +41,7 @@ def ship(run_dir: Path, out_root: Path) -> dict:
         "machine": machine(),
     }
     checkpoint.write_metrics(run_dir, result)
-    export_params(run, out_root / run.config.model.cell)
+    export_params(run, out_root / run.config.model.cell, overwrite=True)
     return result
 
 

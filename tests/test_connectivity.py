@@ -29,13 +29,6 @@ TIME = 13  # not a multiple of any chunk size used below
 WORDS = 17
 
 
-@pytest.fixture(autouse=True, scope="module")
-def exact_matmuls():
-    """Full float32 matmuls (a GPU would otherwise use TF32), so the comparisons below hold anywhere."""
-    with jax.default_matmul_precision("highest"):
-        yield
-
-
 def tiny_model(cell: str, num_layers: int = 2, seed: int = 0, num_words: int = WORDS) -> AutocompleteModel:
     config = ModelConfig(cell=cell, num_layers=num_layers, hidden_features=8, embedding_features=6, num_words=num_words)
     model = AutocompleteModel(config, rngs=nnx.Rngs(seed))

@@ -208,3 +208,17 @@ def test_cosine_schedule_decays_to_zero_and_pins_the_length(tmp_path, dataset):
         train.train(_config(steps=6, lr_schedule="cosine", learning_rate=0.01), tmp_path, dataset=dataset, progress=False)
     with pytest.raises(ValueError, match="choose one of constant, cosine"):
         _config(lr_schedule="linear")
+
+
+def test_export_is_half_precision_and_never_mixes_with_an_older_export(tmp_path, dataset):
+    longer = train.train(_config(steps=4), tmp_path / "a", dataset=dataset, progress=False)
+    shorter = train.train(_config(steps=2), tmp_path / "b", dataset=dataset, progress=False)
+    train.export_params(longer, tmp_path / "export")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        train.export_params(shorter, tmp_path / "export")
+    assert train.load_run(tmp_path / "export").step == 4  # the refused export changed nothing
+    train.export_params(shorter, tmp_path / "export", overwrite=True)
+    restored = train.load_run(tmp_path / "export")
+    assert restored.step == 2  # not the older export's step 4, which would otherwise load as the newest
+    for a, b in zip(_params(shorter.model), _params(restored.model)):
+        np.testing.assert_allclose(b, a.astype(np.float16).astype(np.float32), rtol=0, atol=0)
