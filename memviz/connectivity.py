@@ -15,7 +15,8 @@ How it is computed here (one jitted function per model structure, text length an
   pass is run inside it, at batch one, and JAX keeps its activations and hoists the weights;
 * causality saves half the work: output rows go in small chunks, and the chunk whose last row is
   t̃_max walks back from t̃_max to 0 only, so the zeros above the diagonal are never computed
-  (about T(T + 16)/2 row-steps instead of T²). Chunks i and n−1−i are laid end to end in one
+  (about T(T + 16)/2 row-steps instead of T²; the chunks are aligned to the text's end so that
+  the rows that do not exist sit in the shortest walk). Chunks i and n−1−i are laid end to end in one
   *walk* of about T + 16 steps (the carry resets between them), so every walk has the same
   length and all compile to one ``lax.scan``; ``chunk_size / 16`` walks run side by side, which
   makes ``chunk_size`` the rows per backward matmul;
@@ -65,27 +66,31 @@ _LANES = 16
 def _schedule(length: int, chunk_size: int) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
     """The backward walks: ``(lanes, parallel, taus, row0, starts)``, the arrays ``(walks, steps)``.
 
-    Output rows go in ``n`` chunks of ``lanes`` rows. Chunk i needs the time steps 0 … its last row
-    only (causality), so chunks i and n−1−i are laid end to end in one walk: every walk then has
-    about T + lanes steps, and all walks compile to one scan. ``parallel`` walks run side by side
-    (``parallel · lanes ≈ chunk_size`` rows per backward step). Per step: the time step ``tau``, the
-    first row of the chunk it serves (``row0``; rows past the text get no gradient) and whether a
-    chunk starts there (``starts``: the carry resets to its initial value).
+    Output rows go in ``n`` chunks of ``lanes`` rows, aligned to the *end* of the text: when
+    ``n · lanes`` exceeds T, the rows that do not exist fall before row 0, in the first chunk, whose walk
+    is the shortest (aligned to the start, they would ride along the longest walk). Chunk i needs the
+    time steps 0 … its last row only (causality), so chunks i and n−1−i are laid end to end in one
+    walk: every walk then has about T + lanes steps, and all walks compile to one scan. ``parallel``
+    walks run side by side (``parallel · lanes ≈ chunk_size`` rows per backward step). Per step: the
+    time step ``tau``, the first row of the chunk it serves (``row0``, negative for a chunk that starts
+    before the text; padding steps serve the row ``length``, past the text) and whether a chunk starts
+    there (``starts``: the carry resets to its initial value).
     """
     parallel = max(1, chunk_size // _LANES)
     walks = parallel * math.ceil(length / (2 * parallel * min(chunk_size, _LANES)))
     n = 2 * walks
     lanes = math.ceil(length / n)
-    ends = [min((i + 1) * lanes, length) if i * lanes < length else 0 for i in range(n)]
+    firsts = [length - (n - i) * lanes for i in range(n)]  # first row of each chunk (may be < 0)
+    ends = [max(0, first + lanes) for first in firsts]  # steps each chunk walks: 0 … its last row
     steps = max(ends[i] + ends[n - 1 - i] for i in range(walks))
     taus = np.zeros((walks, steps), np.int32)
-    row0 = np.full((walks, steps), n * lanes, np.int32)  # padding steps serve no row
+    row0 = np.full((walks, steps), length, np.int32)  # padding steps serve no row
     starts = np.ones((walks, steps), bool)
     for w in range(walks):
         k = 0
         for i in (w, n - 1 - w):
             taus[w, k : k + ends[i]] = np.arange(ends[i])
-            row0[w, k : k + ends[i]] = i * lanes
+            row0[w, k : k + ends[i]] = firsts[i]
             starts[w, k + 1 : k + ends[i]] = False
             k += ends[i]
     return lanes, parallel, taus, row0, starts
@@ -148,6 +153,7 @@ def _connectivity_and_topk(graphdef, state, source, targets, *, chunk_size: int,
     values = jax.lax.map(walk, schedule, batch_size=parallel)  # (walks, lanes, steps)
 
     rows = row0[:, None, :] + np.arange(lanes)[None, :, None]  # (walks, lanes, steps)
+    rows = np.where(rows < 0, length, rows)  # rows before the text: past it, so the scatter drops them
     cols = np.broadcast_to(taus[:, None, :], rows.shape)
     matrix = jnp.zeros((length, length), values.dtype).at[rows, cols].set(values, mode="drop")
     return matrix, top_ids, top_probs

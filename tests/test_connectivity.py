@@ -146,6 +146,14 @@ def test_schedule_visits_every_causal_pair_once(length, chunk_size):
     assert np.all(taus[starts & (row0 < length)] == 0)
 
 
+@pytest.mark.parametrize("chunk_size", [64, 128])
+def test_schedule_wastes_little_at_the_article_length(chunk_size):
+    """At most one chunk's width of extra steps per row beyond the causal triangle (T = 198: 22,275)."""
+    length = 198
+    lanes, _, taus, _, _ = _schedule(length, chunk_size)
+    assert taus.size * lanes <= length * (length + 1) // 2 + length * lanes  # 20,904 row-steps here
+
+
 def test_oov_words_target_unknown_and_still_compute():
     vocab = data.Vocabulary(("<eos>", "<unknown>", "the", "cat", "on", "mat"))
     model = tiny_model("lstm", num_words=len(vocab))
