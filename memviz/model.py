@@ -15,8 +15,9 @@ training and analysis: ``nnx.RNN`` fails under ``jax.grad`` taken with respect t
 T + L − 1 steps in which layer l works on time t − l while layer 0 works on t, all layers in one
 ``jax.vmap``-ed cell call over their stacked parameters, so each matmul is one batched matmul over
 the layers. The sequential chain drops from L·T cell steps to T + L − 1, which pays on a GPU
-(benchmarks/results/train_throughput_h200.md); on a CPU the layer-by-layer loop is faster. Same
-function, same parameters; results agree to float rounding.
+(benchmarks/results/train_throughput_h200.md); on a 2-core CPU it makes no measurable difference
+(benchmarks/results/train_throughput_cpu.md). Same function, same parameters; results agree to
+float rounding.
 """
 
 from __future__ import annotations
