@@ -163,6 +163,13 @@ class DownloadError(OSError):
     """text8 could not be downloaded or failed verification; the message says how to fix it."""
 
 
+def _check_member_size(archive: zipfile.ZipFile, path: Path, member_size: int) -> None:
+    """The archive's ``text8`` member must exist (KeyError otherwise) and hold ``member_size`` bytes."""
+    size = archive.getinfo(TEXT8_MEMBER).file_size
+    if size != member_size:
+        raise DownloadError(f"{path}: member {TEXT8_MEMBER!r} has {size:,} bytes, expected {member_size:,}")
+
+
 def text8_path() -> Path:
     """Where ``text8.zip`` lives (or has to be put by hand): ``cache_dir()/text8.zip``."""
     return cache_dir() / "text8.zip"
@@ -188,9 +195,7 @@ def verify_text8_zip(path: Path, *, zip_size: int | None = TEXT8_ZIP_SIZE, membe
         raise DownloadError(f"{path} has {size:,} bytes, expected {zip_size:,}")
     try:
         with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo(TEXT8_MEMBER)
-            if info.file_size != member_size:
-                raise DownloadError(f"{path}: member {TEXT8_MEMBER!r} has {info.file_size:,} bytes, expected {member_size:,}")
+            _check_member_size(archive, path, member_size)
             bad = archive.testzip()
     except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as error:
         raise DownloadError(f"{path} is not a valid text8 zip: {error}") from error
@@ -282,9 +287,7 @@ def read_text8(path: Path | None = None, *, member_size: int = TEXT8_SIZE) -> st
         raise DownloadError(f"{path} does not exist.\n{_manual_hint(TEXT8_URL, path)}")
     try:
         with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo(TEXT8_MEMBER)
-            if info.file_size != member_size:
-                raise DownloadError(f"{path}: member {TEXT8_MEMBER!r} has {info.file_size:,} bytes, expected {member_size:,}")
+            _check_member_size(archive, path, member_size)
             raw = archive.read(TEXT8_MEMBER)
     except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as error:
         raise DownloadError(f"{path} is not a valid text8 zip ({error}); delete it to download it again.") from error
