@@ -1,0 +1,77 @@
+"""Uncertainty over test sequences: percentile bootstrap intervals for means and ratios of sums.
+
+A test split is a sample of sequences, not of independent positions (the characters of one sequence
+share its context), so every interval here resamples whole sequences. Resampling is done with
+multinomial weights, ``(resamples, n) @ (n, ...)``, so one call covers a whole curve or table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+#: Default number of bootstrap resamples and confidence level used across memviz.
+RESAMPLES, LEVEL = 1000, 0.95
+
+
+@dataclasses.dataclass(frozen=True)
+class Interval:
+    """A point estimate with a percentile bootstrap interval, elementwise: ``low ≤ value ≤ high`` (where defined)."""
+
+    value: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    level: float = LEVEL
+
+    def overlaps(self, other: Interval) -> np.ndarray:
+        """``bool`` (elementwise): the two intervals overlap, i.e. there is no clear difference."""
+        return (self.low <= other.high) & (other.low <= self.high)
+
+
+def _resample_weights(n: int, resamples: int, seed: int) -> np.ndarray:
+    """``(resamples, n) float64``: how often each sequence is drawn in each resample (rows sum to n)."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
+
+
+def _percentiles(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    tail = 100 * (1 - level) / 2
+    with np.errstate(invalid="ignore"):
+        low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=0)
+    return low, high
+
+
+def bootstrap_ratio(
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    *,
+    resamples: int = RESAMPLES,
+    level: float = LEVEL,
+    seed: int = 0,
+) -> Interval:
+    """Interval for ``numerator.sum(0) / denominator.sum(0)``, resampling the first axis (sequences).
+
+    ``numerator, denominator: (n, ...)`` per-sequence sums, e.g. hits and counts by characters typed
+    of each test sequence. The value is NaN where the denominator sums to 0, and a resample whose
+    denominator is 0 there is left out of that element's percentiles.
+    """
+    num = np.asarray(numerator, np.float64)
+    den = np.asarray(denominator, np.float64)
+    if num.shape != den.shape or num.ndim == 0 or num.shape[0] == 0:
+        raise ValueError(f"numerator {num.shape} and denominator {den.shape} need the same shape (n, ...), n ≥ 1")
+    n, rest = num.shape[0], num.shape[1:]
+    weights = _resample_weights(n, resamples, seed)
+    num_b = (weights @ num.reshape(n, -1)).reshape(resamples, *rest)
+    den_b = (weights @ den.reshape(n, -1)).reshape(resamples, *rest)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(den.sum(0) > 0, num.sum(0) / den.sum(0), np.nan)
+        samples = np.where(den_b > 0, num_b / den_b, np.nan)
+    low, high = _percentiles(samples, level)
+    return Interval(value=value, low=low, high=high, level=level)
+
+
+def bootstrap_mean(values: np.ndarray, *, resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0) -> Interval:
+    """Interval for the mean over the first axis of ``values (n, ...)`` (one value per sequence)."""
+    values = np.asarray(values, np.float64)
+    return bootstrap_ratio(values, np.ones_like(values), resamples=resamples, level=level, seed=seed)
