@@ -1,0 +1,130 @@
+"""memviz.walkthrough: the rule's conditions hold at the positions it chooses; captions say what the models output."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from memviz import walkthrough
+from memviz.data import encode_chars
+from memviz.metrics import chars_typed
+from memviz.results import ConnectivityResult
+
+TEXT = " she met mrs elton and then mrs elton left the room"
+
+
+def word_targets(text: str, unknown: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The target word at every position: the word a character belongs to; a space targets the next word."""
+    targets, words = [], text.split()
+    k = -1
+    for ch in text:
+        k += ch == " "
+        word = words[k]
+        targets.append("<unknown>" if word in unknown else word)
+    return tuple(targets)
+
+
+def result(model: str, right: dict[int, float] | None = None, raw: np.ndarray | None = None, text: str = TEXT,
+           unknown: tuple[str, ...] = ()) -> ConnectivityResult:
+    """Wrong everywhere ("zzz" first) except at ``right`` (position -> probability of the true word)."""
+    targets = word_targets(text, unknown)
+    n = len(text)
+    top_words, top_probs = [], np.tile([0.5, 0.2, 0.1], (n, 1))
+    for t in range(n):
+        if right and t in right:
+            top_words.append((targets[t], "zzz", "yyy"))
+            top_probs[t] = [right[t], 0.05, 0.01]
+        else:
+            top_words.append(("zzz", targets[t], "yyy"))
+    raw = np.tril(np.ones((n, n))) if raw is None else raw
+    return ConnectivityResult(model=model, text=text, targets=targets, raw=raw, top_words=tuple(top_words), top_probs=top_probs)
+
+
+def position(word_index: int, typed: int, text: str = TEXT) -> int:
+    """Position of ``typed`` characters into the ``word_index``-th word (0: its leading space)."""
+    starts = [i for i, c in enumerate(text) if c == " "]
+    return starts[word_index] + typed
+
+
+def test_regions_split_a_row_into_word_previous_and_further_back():
+    n = len(TEXT)
+    p = position(7, 1)  # the "e" of the second "elton"
+    raw = np.zeros((n, n))
+    first_elton = range(position(3, 0), position(3, 5) + 1)
+    raw[p, list(first_elton)] = 1.0  # 6 of 8 parts on the first "elton" (6 characters with its leading space)
+    raw[p, position(6, 1)] = 1.0  # 1 part on the previous word ("mrs")
+    raw[p, p] = 1.0  # 1 part in the word
+    raw *= 0.37  # the scale does not matter
+    r = walkthrough.regions(result("GRU", raw=raw), p)
+    assert r.word == pytest.approx(1 / 8) and r.previous == pytest.approx(1 / 8) and r.further == pytest.approx(6 / 8)
+    assert r.earlier == pytest.approx(6 / 8)
+    assert np.isnan(walkthrough.regions(result("GRU", raw=np.zeros((n, n))), p).word)
+
+
+def test_steps_satisfy_the_rule():
+    context = {position(3, 0): 0.6, position(1, 0): 0.9}  # "elton" at its space; "met" is too short
+    recall = {position(7, 1): 0.8, position(3, 1): 0.99}  # the first "elton" is not a repeat
+    gru = result("GRU", right=context | recall)
+    n = len(TEXT)
+    raw = np.tril(np.ones((n, n)))
+    far = position(8, 0)  # the space before "left": the LSTM is wrong there and looks far back
+    raw[far, :5] = 100.0
+    lstm = result("LSTM", raw=raw)
+    steps = walkthrough.choose_steps([gru, lstm])
+    assert [s.story for s in steps] == list(walkthrough.STORIES)
+    by_story = {s.story: s for s in steps}
+    assert by_story["context"].position == position(3, 0)
+    assert by_story["recall"].position == position(7, 1)
+    assert by_story["far back, still wrong"].position == far and by_story["far back, still wrong"].model == "LSTM"
+
+    typed = chars_typed(encode_chars(TEXT))
+    for step in steps:  # the conditions, checked independently of the rule's code
+        target = gru.targets[step.position]
+        assert target != "<unknown>" and len(target) >= walkthrough.MIN_LETTERS
+        assert typed[step.position] == {"context": 0, "recall": 1}.get(step.story, typed[step.position])
+        assert typed[step.position] <= 1
+    assert walkthrough.captions(steps) == {s.position: s.caption for s in steps}
+
+
+def test_unknown_targets_are_never_chosen():
+    confident = {position(3, 0): 0.99, position(5, 0): 0.5}  # "elton" is out of vocabulary here
+    gru = result("GRU", right=confident, unknown=("elton",))
+    steps = walkthrough.choose_steps([gru])
+    assert all(gru.targets[s.position] != "<unknown>" for s in steps)
+    assert {s.story: s.position for s in steps}["context"] == position(5, 0)  # "then"
+    assert "recall" not in {s.story for s in steps}  # its only repeated long word is unknown
+
+
+def test_captions_reflect_the_outputs():
+    p = position(7, 1)
+    gru, lstm = result("GRU", right={p: 0.95}), result("LSTM")
+    text = walkthrough.caption([gru, lstm], p, "recall")
+    lines = text.split("\n")
+    assert lines[0].startswith("A repeated word recalled") and "“e” of “elton”" in lines[0] and "position 12" in lines[0]
+    assert lines[1].startswith("GRU: elton 95%, zzz 5%, yyy 1% (top-1 right)")
+    assert lines[2].startswith("LSTM: zzz 50%, elton 20%, yyy 10% (top-1 wrong)")
+    assert "on the word's earlier occurrence" in lines[1]
+    retrained = result("GRU", right={p: 0.42})
+    assert "elton 42%" in walkthrough.caption([retrained, lstm], p)
+    assert walkthrough.caption_html("a < b\nc") == "a &lt; b<br>c"
+
+
+def test_choose_sequence_prefers_complete_stories_then_fewest_unknowns():
+    texts = [" the cat sat on the mat", " emma and elton then emma left", " emma and elton then emma went"]
+    vocab = ["<eos>", "<unknown>", "the", "cat", "sat", "on", "mat", "emma", "and", "elton", "then", "left", "went"]
+    ids = {w: i for i, w in enumerate(vocab)}
+    width = max(len(t) for t in texts)
+    source = np.zeros((3, width), np.uint8)
+    target = np.zeros((3, width), np.int32)
+    for row, text in enumerate(texts):
+        source[row, : len(text)] = encode_chars(text)
+        target[row, : len(text)] = [ids.get(w, 1) for w in word_targets(text, unknown=("left",) if row == 1 else ())]
+    split = SimpleNamespace(source=source, target=target, lengths=np.array([len(t) for t in texts]))
+    topk = np.repeat(target[..., None], 3, axis=-1)  # right everywhere ...
+    topk[:, :, 0] = np.where(chars_typed(source) == 1, target, 0)  # ... at 1 character typed, wrong elsewhere
+    topk[1:, 0, 0] = target[1:, 0]  # ... and at the first space of rows 1 and 2 ("emma")
+    word_lengths = np.array([0, 0] + [len(w) for w in vocab[2:]])
+    assert walkthrough.choose_sequence(split, {"GRU": topk}, word_lengths) == 2  # row 1 has an <unknown> target
+    topk[:, :, 0] = target  # never wrong: no "far back, still wrong" candidate anywhere
+    with pytest.raises(ValueError, match="all three stories"):
+        walkthrough.choose_sequence(split, {"GRU": topk}, word_lengths)
