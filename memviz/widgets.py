@@ -16,13 +16,13 @@ and stay blank; the ``svg``/``png`` renderers (vl-convert, in the kernel) and an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import altair as alt
 import ipywidgets as widgets
 import pandas as pd
 
-from memviz import export, reference, viz
+from memviz import export, reference, viz, walkthrough
 from memviz.results import ConnectivityResult
 
 
@@ -58,6 +58,12 @@ def _check_results(results: Sequence[ConnectivityResult]) -> list[ConnectivityRe
     return results
 
 
+def _is_article(results: Sequence[ConnectivityResult]) -> bool:
+    """True when every result is one of the article's published connectivities (not the reader's models)."""
+    published = {id(r) for r in reference.connectivities()}
+    return all(id(r) in published for r in results)
+
+
 class ConnectivityExplorer(widgets.VBox):
     """The article's connectivity figure as a widget: slider, walkthrough, hero animation, own text.
 
@@ -68,6 +74,10 @@ class ConnectivityExplorer(widgets.VBox):
         connectivity of the reader's own text (once per text) and swap it in.
       renderer: ``"vega"`` (offline JupyterChart; the slider drives a Vega param) or ``"svg"``
         (an SVG drawn by vl-convert in the kernel for every position).
+      walkthrough: optional ``position -> caption`` for this text's walkthrough buttons (e.g.
+        ``memviz.walkthrough.captions(steps)``); the explorer opens on its first position. Default:
+        the article's walkthrough when ``results`` are the article's published models on its sample
+        sentence (labelled as the article's), else none.
 
     State: ``position`` (the slider's value), ``results``, ``current_chart()`` (static chart of what
     is drawn), ``current_frame()`` (its data).
@@ -82,6 +92,7 @@ class ConnectivityExplorer(widgets.VBox):
         order: Sequence[str] | None = viz.ARTICLE_ORDER,
         renderer: str = "vega",
         width: int = viz.STRIP_WIDTH,
+        walkthrough: Mapping[int, str] | None = None,
     ):
         if renderer not in ("vega", "svg"):
             raise ValueError(f"renderer must be 'vega' or 'svg', not {renderer!r}")
@@ -96,10 +107,9 @@ class ConnectivityExplorer(widgets.VBox):
         self._ready = False  # False while set_results rewires, so intermediate values draw nothing
         self.play.observe(self._on_play, names="value")
         self.status = widgets.Label()
-        self.caption = widgets.Label(layout={"width": "100%"})
-        self.walkthrough = widgets.HBox(
-            [widgets.Label("walkthrough:")] + [self._jump_button(i, c) for i, c in reference.WALKTHROUGH.items()]
-        )
+        self.caption = widgets.HTML(layout={"width": "100%"})  # HTML wraps long captions; a Label does not
+        self.walkthrough = widgets.HBox([widgets.Label("walkthrough:")])
+        self._walkthroughs: dict[str, dict[int, str]] = {}  # text -> position -> caption
         self.text = widgets.Text(placeholder="your own text (a-z and space)", layout={"width": "420px"})
         self.compute_button = widgets.Button(description="compute", tooltip="compute connectivity for this text")
         self.compute_button.on_click(self._on_compute)
@@ -109,7 +119,7 @@ class ConnectivityExplorer(widgets.VBox):
         self.slider.observe(self._on_position, names="value")
         super().__init__([widgets.HBox([self.play, self.slider, self.status]), self.walkthrough, self.caption,
                           own_text, self.chart_area])
-        self.set_results(results, position=position)
+        self.set_results(results, position=position, walkthrough=walkthrough)
 
     # -- wiring --------------------------------------------------------------------------------
 
@@ -126,14 +136,23 @@ class ConnectivityExplorer(widgets.VBox):
     def position(self, value: int) -> None:
         self.slider.value = int(value)
 
-    def set_results(self, results: Sequence[ConnectivityResult], *, position: int | None = None) -> None:
-        """Swap in new results (e.g. another text); the chart's data is built once here."""
+    def set_results(
+        self, results: Sequence[ConnectivityResult], *, position: int | None = None,
+        walkthrough: Mapping[int, str] | None = None,
+    ) -> None:
+        """Swap in new results (e.g. another text); the chart's data is built once here. A ``walkthrough``
+        given for a text (here or to the constructor) comes back whenever that text is shown again."""
         results = viz.ordered(_check_results(results), self.order)
         text, length = results[0].text, results[0].length
+        if walkthrough is not None:
+            self._walkthroughs[text] = dict(walkthrough)
+        elif text not in self._walkthroughs and _is_article(results):
+            self._walkthroughs[text] = dict(reference.WALKTHROUGH)
+        steps = self._walkthroughs.get(text, {})
         hero = reference.SAMPLE_TEXT.startswith(text) and length > reference.HERO_RANGE[1]
         lo, hi = reference.HERO_RANGE if hero else (0, length - 1)
-        if position is None:  # the article's default; the hero's first frame; else the last character
-            position = reference.DEFAULT_INDEX if text == reference.SAMPLE_TEXT else lo if hero else length - 1
+        if position is None:  # the walkthrough's first step; the hero's first frame; else the last character
+            position = next(iter(steps)) if steps else lo if hero else length - 1
         position = min(max(int(position), 0), length - 1)
         self._ready = False
         if self._param_link is not None:
@@ -144,7 +163,10 @@ class ConnectivityExplorer(widgets.VBox):
         self.play.min, self.play.value = lo, lo
         self.slider.max = length - 1
         self.slider.value = position
-        self.walkthrough.layout.display = None if text == reference.SAMPLE_TEXT else "none"
+        self._steps = steps
+        label = "the article's walkthrough (its models, text8):" if steps == reference.WALKTHROUGH else "walkthrough:"
+        self.walkthrough.children = [widgets.Label(label)] + [self._jump_button(i, c) for i, c in steps.items()]
+        self.walkthrough.layout.display = None if steps else "none"
         self.text.value = text.strip()  # the box shows the (normalised) text being drawn
         if self.renderer == "vega":
             self._chart = alt.JupyterChart(
@@ -170,7 +192,7 @@ class ConnectivityExplorer(widgets.VBox):
             return
         p, first = self.position, self.results[0]
         self.status.value = f"{p}: {first.text[p]!r}, target “{first.targets[p]}”"
-        self.caption.value = reference.WALKTHROUGH.get(p, "") if first.text == reference.SAMPLE_TEXT else ""
+        self.caption.value = walkthrough.caption_html(self._steps.get(p, ""))
         if self.renderer == "svg":
             self._image.value = self._draw(p).encode()
 
@@ -198,6 +220,11 @@ class ConnectivityExplorer(widgets.VBox):
         return pd.concat(
             [viz.connectivity_frame(r, self.position).assign(model=r.model) for r in self.results], ignore_index=True
         )
+
+    @property
+    def steps(self) -> dict[int, str]:
+        """The walkthrough of the text shown: ``position -> caption`` (empty when it has none)."""
+        return dict(self._steps)
 
     @property
     def chart(self) -> alt.JupyterChart | widgets.Image:

@@ -1,5 +1,6 @@
 """memviz.walkthrough: the rule's conditions hold at the positions it chooses; captions say what the models output."""
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -128,3 +129,32 @@ def test_choose_sequence_prefers_complete_stories_then_fewest_unknowns():
     topk[:, :, 0] = target  # never wrong: no "far back, still wrong" candidate anywhere
     with pytest.raises(ValueError, match="all three stories"):
         walkthrough.choose_sequence(split, {"GRU": topk}, word_lengths)
+
+
+def test_the_explorer_opens_on_a_given_walkthrough_and_keeps_it_for_its_text():
+    from memviz import widgets
+
+    p = position(7, 1)
+    results = [result("GRU", right={p: 0.95}), result("LSTM")]
+    steps = {p: walkthrough.caption(results, p, "recall"), position(3, 0): "second step"}
+    explorer = widgets.ConnectivityExplorer(results, walkthrough=steps)
+    assert explorer.position == p and explorer.steps == steps
+    assert [b.description for b in explorer.walkthrough.children[1:]] == [str(p), str(position(3, 0))]
+    assert explorer.caption.value == walkthrough.caption_html(steps[p]) and "<br>GRU: elton 95%" in explorer.caption.value
+    explorer.walkthrough.children[2].click()
+    assert explorer.position == position(3, 0) and explorer.caption.value == "second step"
+    explorer.set_results([result("GRU", text=" another text")])
+    assert explorer.walkthrough.layout.display == "none" and explorer.caption.value == ""
+    explorer.set_results(results)  # back to the walkthrough's text: its walkthrough comes back
+    assert explorer.steps == steps and explorer.position == p
+
+
+def test_the_articles_captions_never_caption_the_readers_models():
+    from memviz import reference, widgets
+
+    article = reference.connectivities()
+    mine = [dataclasses.replace(r, top_probs=r.top_probs.copy()) for r in article]  # same text, "another model"
+    explorer = widgets.ConnectivityExplorer(mine)
+    assert explorer.steps == {} and explorer.caption.value == "" and explorer.walkthrough.layout.display == "none"
+    explorer.set_results(article)
+    assert explorer.steps == reference.WALKTHROUGH and "article" in explorer.walkthrough.children[0].value
