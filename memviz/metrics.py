@@ -231,3 +231,54 @@ def evaluate(
             "unigram_token_cross_entropy": float(base_loss.sum() / mask.sum()),
         }
     return metrics
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-sequence counts (for bootstrap intervals over test sequences, memviz.stats)
+# ----------------------------------------------------------------------------------------------
+
+
+def hits_by_chars_typed(
+    source: np.ndarray,
+    target: np.ndarray,
+    lengths: np.ndarray,
+    topk_ids: np.ndarray,
+    *,
+    max_chars: int,
+    include_padding: bool = False,
+    where: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sequence version of :func:`accuracy_by_chars_typed` (same arguments and counting rules).
+
+    Returns ``(hits (n, k, L), counts (n, L))`` with ``L = max_chars + 1``: ``hits[i, j, c]`` is the
+    number of positions of sequence i with c characters typed whose true word is among the top j+1.
+    ``hits.sum(0) / counts.sum(0)`` is :func:`accuracy_by_chars_typed`'s accuracy, and
+    ``memviz.stats.bootstrap_ratio(hits, counts[:, None])`` its interval over sequences.
+    """
+    source, target, topk_ids = np.asarray(source), np.asarray(target), np.asarray(topk_ids)
+    n, length, k = topk_ids.shape
+    typed = chars_typed(source)
+    real = np.arange(length)[None, :] < np.asarray(lengths)[:, None]
+    counted = (np.ones_like(real) if include_padding else real) & (typed <= max_chars)
+    if where is not None:
+        counted = counted & np.asarray(where, bool)
+    hits = (topk_ids == target[..., None]) & (real & (target != UNKNOWN_ID))[..., None]
+    rank = np.where(hits.any(axis=-1), hits.argmax(axis=-1), k)  # (n, T); k: not in the top k
+    columns = max_chars + 1
+    row = np.broadcast_to(np.arange(n)[:, None], typed.shape)
+    cell = (row * columns + typed)[counted]
+    counts = np.bincount(cell, minlength=n * columns).reshape(n, columns)
+    by_rank = np.bincount(cell * (k + 1) + rank[counted], minlength=n * columns * (k + 1)).reshape(n, columns, k + 1)
+    return np.cumsum(by_rank[..., :k], axis=-1).transpose(0, 2, 1), counts
+
+
+def word_frequencies(split, num_words: int) -> np.ndarray:
+    """``(num_words,) int64``: how many times each word occurs in a split, each occurrence counted once.
+
+    Counted at each word's leading space (a word whose leading space fell in the previous chunk is
+    not counted). :func:`word_counts` counts target *positions* instead: a word of length L is
+    counted L + 1 times, which ranks long words above short ones of the same frequency.
+    """
+    source, target = np.asarray(split.source), np.asarray(split.target)
+    real = np.arange(source.shape[1])[None, :] < np.asarray(split.lengths)[:, None]
+    return np.bincount(target[real & (source == SPACE_ID)], minlength=num_words)
