@@ -42,12 +42,18 @@ def jsonable(value):
 
 
 def record(**values) -> None:
-    """Display ``values`` as a claims record (JSON, plus a one-line plain-text note for readers)."""
+    """Display ``values`` as a claims record (JSON, plus a one-line plain-text note for readers).
+
+    Every record also says whether it was made in smoke mode (``smoke``): claims about the shipped
+    models are only checked on a full run.
+    """
     from IPython.display import display
 
-    blob = jsonable(values)
+    from memviz.presets import smoke_mode
+
+    blob = jsonable(values) | {"smoke": smoke_mode()}
     json.dumps(blob)  # fails here, in the notebook, if something is not JSON
-    note = f"(recorded for the notebook's claim checks: {', '.join(blob)})"
+    note = f"(recorded for the notebook's claim checks: {', '.join(values)})"
     display({MIME: blob, "text/plain": note}, raw=True)
 
 

@@ -8,6 +8,7 @@ multinomial weights, ``(resamples, n) @ (n, ...)``, so one call covers a whole c
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 
@@ -28,6 +29,36 @@ class Interval:
         """``bool`` (elementwise): the two intervals overlap, i.e. there is no clear difference."""
         return (self.low <= other.high) & (other.low <= self.high)
 
+    def __getitem__(self, index) -> Interval:
+        """The interval of some elements: ``curve[0, 3]``, ``table[:, 1:]``."""
+        return Interval(value=self.value[index], low=self.low[index], high=self.high[index], level=self.level)
+
+    def text(self, index=(), fmt: str = ".1%") -> str:
+        """One element as text: ``"54.1% (53.0% to 55.2%)"``; ``"–"`` where it is undefined (NaN)."""
+        value, low, high = (np.asarray(a)[index] for a in (self.value, self.low, self.high))
+        if np.isnan(value):
+            return "–"
+        return f"{value:{fmt}} ({low:{fmt}} to {high:{fmt}})"
+
+
+def verdicts(difference: Interval, names: tuple[str, str, str] = ("higher", "lower", "no clear difference")) -> np.ndarray:
+    """``(...) str``: for an interval of a difference A − B, "higher" where it lies above 0, "lower"
+    where below, else "no clear difference" (the interval contains 0)."""
+    low, high = np.asarray(difference.low), np.asarray(difference.high)
+    return np.where(low > 0, names[0], np.where(high < 0, names[1], names[2]))
+
+
+def describe_runs(labels, x) -> str:
+    """Consecutive equal ``labels`` over ``x`` as text: ``"higher at 0–3, no clear difference at 4–14"``."""
+    parts, start = [], 0
+    labels, x = list(labels), list(x)
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[start]:
+            where = f"{x[start]}" if i - 1 == start else f"{x[start]}–{x[i - 1]}"
+            parts.append(f"{labels[start]} at {where}")
+            start = i
+    return ", ".join(parts)
+
 
 def _resample_weights(n: int, resamples: int, seed: int) -> np.ndarray:
     """``(resamples, n) float64``: how often each sequence is drawn in each resample (rows sum to n)."""
@@ -37,7 +68,8 @@ def _resample_weights(n: int, resamples: int, seed: int) -> np.ndarray:
 
 def _percentiles(samples: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     tail = 100 * (1 - level) / 2
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN elements (no position counted) stay NaN
         low, high = np.nanpercentile(samples, [tail, 100 - tail], axis=0)
     return low, high
 

@@ -28,11 +28,15 @@ FIGURES = {
 }
 
 
-def _runner():
-    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _runner():
+    return _load("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +80,10 @@ def test_runs_in_smoke_mode(path, outputs, monkeypatch):
         assert figure.exists() and figure.stat().st_size > 5_000, f"{name} was not exported"
         if name.endswith(".png"):
             assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The numbers the prose's claims read are recorded (tests/test_claims.py checks them on a full run).
+    from memviz import claims
+
+    _load("test_claims", ROOT / "tests" / "test_claims.py").check_smoke_record(path.name[:2], claims.read(outputs / "notebooks" / path.name))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,0 +1,180 @@
+"""The prose's claims about the reader's models, checked against the numbers the executed notebooks recorded.
+
+Each :class:`Claim` quotes a phrase of a notebook's markdown (or of the README) and states it as a check
+on that notebook's claims record (:mod:`memviz.claims`). The checks run on the executed copies of a
+full run (``python scripts/run_notebooks.py``, written to ``outputs/notebooks/``, or the folder in
+``MEMVIZ_EXECUTED_DIR``): retrain the models, rerun the notebooks, and a sentence that became false
+fails here. They are skipped when no full run is there (the smoke run's tiny models say nothing about
+the shipped ones; ``tests/test_notebooks.py`` checks that a smoke run records every number they need).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from memviz import claims
+
+ROOT = Path(__file__).resolve().parent.parent
+EXECUTED = Path(os.environ.get("MEMVIZ_EXECUTED_DIR", ROOT / "outputs" / "notebooks"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    notebook: str  # the notebook whose record the check reads, by its number: "04"
+    quote: str  # words of the prose that the check backs (must appear in ``source``)
+    check: Callable[[dict], bool]
+    source: str = ""  # where the quote is: "" for the notebook's markdown, else a file such as "README.md"
+
+
+def _iv(record: dict, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An interval recorded by ``claims.record``: (value, low, high) arrays, NaN for missing."""
+    blob = record[key]
+    return tuple(np.array(blob[k], dtype=float) for k in ("value", "low", "high"))
+
+
+def _nested_deficit_least_at_zero(record: dict) -> bool:
+    _, low, high = _iv(record, "nested_minus_lstm")
+    return bool(high[0] < 0 and low[0] > np.nanmax(high[1:11]))  # at 0: behind, and clearly less than at 1–10
+
+
+def _zero_is_hardest(record: dict) -> bool:
+    return all(np.array(blob["value"], float)[0] < np.nanmin(np.array(blob["value"], float)[1:]) for blob in record["top1"].values())
+
+
+def _most_positions_early(record: dict) -> bool:
+    positions = np.array(record["positions"], float)
+    return bool(positions[:5].sum() > 0.5 * positions.sum())
+
+
+def _unknown_rises(record: dict) -> bool:
+    share = np.array(record["unknown_share"], float)
+    return bool(np.nanmin(share[8:]) > np.nanmax(share[:4]))
+
+
+def _only_gru_on_advanced(record: dict, threshold: float = 0.05) -> bool:
+    share = record["share_on_advanced_106"]
+    return share["GRU"] >= threshold and all(v < threshold for m, v in share.items() if m != "GRU")
+
+
+def _gru_several_times(record: dict) -> bool:
+    share = record["share_on_advanced_106"]
+    return share["GRU"] >= 3 * max(v for m, v in share.items() if m != "GRU")
+
+
+def _guess_le_words(record: dict) -> bool:
+    return all(words[0] != "learning" and words[0].startswith("le") for words in record["top_106"].values())
+
+
+def _walkthrough_complete(record: dict) -> bool:
+    return [s["story"] for s in record["steps"]] == ["context", "recall", "far back, still wrong"]
+
+
+def _explorer_opens_on_it(record: dict) -> bool:
+    positions = [s["position"] for s in record["steps"]]
+    return record["explorer_position"] == positions[0] and record["explorer_steps"] == positions
+
+
+def _nested_smaller_and_shorter(record: dict) -> bool:
+    # the article's Nested LSTM: 600 units, 14,278 steps (its appendix)
+    return record["units"]["Nested LSTM"] < 600 and record["steps"]["Nested LSTM"] < 14_278
+
+
+def _mrs_elton_in_training(record: dict) -> bool:
+    return record["mrs_elton"] >= 20
+
+
+CLAIMS = [
+    Claim("04", "trails the LSTM by the least at 0 characters", _nested_deficit_least_at_zero),
+    Claim("04", "and by more once letters are typed", _nested_deficit_least_at_zero),
+    Claim("04", "and the hardest point of the curve", _zero_is_hardest),
+    Claim("04", "most sit at\n0–4 characters typed", _most_positions_early),
+    Claim("04", "and more of them are out of vocabulary", _unknown_rises),
+    Claim("05", "the shipped GRU has the\nlargest, several times the others'", _gru_several_times),
+    Claim("05", "guess frequent words that start with *le*", _guess_le_words),
+    Claim("05", "finds one position\nfor each story", _walkthrough_complete),
+    Claim("05", "It opens on the walkthrough.", _explorer_opens_on_it),
+    Claim("05", "only the GRU's row reaches back to\n\"advanced\"", _only_gru_on_advanced, source="README.md"),
+    Claim("06", "the shipped Nested LSTM\nis a different model (fewer units, a shorter training)", _nested_smaller_and_shorter),
+    Claim("06", "the pair \"mrs elton\" occurs again and again in *Emma*'s training chunks", _mrs_elton_in_training),
+]
+
+#: Claims that hold by construction, whatever the models: checked on the smoke run's records too.
+STRUCTURAL = {_explorer_opens_on_it}
+
+
+def failures(claims_: list[Claim], record: dict) -> list[str]:
+    """The quotes of the claims that do not hold for ``record`` (a missing number raises KeyError)."""
+    return [claim.quote for claim in claims_ if not claim.check(record)]
+
+
+def notebook_path(prefix: str, folder: Path) -> Path:
+    (path,) = sorted(folder.glob(f"{prefix}_*.ipynb")) or [folder / f"{prefix}_missing.ipynb"]
+    return path
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def prose(claim: Claim) -> str:
+    if claim.source:
+        return (ROOT / claim.source).read_text(encoding="utf-8")
+    nb = nbformat.read(notebook_path(claim.notebook, ROOT / "notebooks"), as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c.notebook}:{c.quote[:30]}")
+def test_every_claim_quotes_the_prose(claim):
+    """A claim whose sentence was edited away fails here, so checks and prose stay together."""
+    assert _normalise(claim.quote) in _normalise(prose(claim)), f"{claim.quote!r} is no longer in the prose"
+
+
+@pytest.mark.parametrize("prefix", sorted({c.notebook for c in CLAIMS}))
+def test_claims_hold_in_the_executed_notebook(prefix):
+    path = notebook_path(prefix, EXECUTED)
+    if not path.exists():
+        pytest.skip(f"no executed {prefix} notebook in {EXECUTED}: run `python scripts/run_notebooks.py` first")
+    record = claims.read(path)
+    if record.get("smoke", True):
+        pytest.skip(f"{path} was executed in smoke mode: its tiny models say nothing about the shipped ones")
+    assert failures([c for c in CLAIMS if c.notebook == prefix], record) == []
+
+
+def check_smoke_record(prefix: str, record: dict) -> None:
+    """For the notebook tests: a smoke run records every number the claims read, and the structural claims hold."""
+    mine = [c for c in CLAIMS if c.notebook == prefix]
+    for claim in mine:
+        claim.check(record)  # KeyError if the notebook stopped recording a number a claim reads
+    assert failures([c for c in mine if c.check in STRUCTURAL], record) == []
+
+
+def test_a_claim_made_false_fails():
+    """The mechanism can fail: the same check passes on numbers that back the sentence and fails on numbers that do not."""
+    gap = {"value": [-0.05, -0.10, -0.11], "low": [-0.052, -0.11, -0.12], "high": [-0.045, -0.09, -0.10]}
+    claim = [c for c in CLAIMS if c.check is _nested_deficit_least_at_zero][:1]
+    assert failures(claim, {"nested_minus_lstm": gap}) == []
+    retrained = {**gap, "low": [-0.095, -0.11, -0.12], "value": [-0.09, -0.10, -0.11]}  # intervals now overlap
+    assert failures(claim, {"nested_minus_lstm": retrained}) == [claim[0].quote]
+    readme = [c for c in CLAIMS if c.source == "README.md"]
+    assert failures(readme, {"share_on_advanced_106": {"GRU": 0.2, "LSTM": 0.01, "Nested LSTM": 0.0}}) == []
+    assert failures(readme, {"share_on_advanced_106": {"GRU": 0.2, "LSTM": 0.08, "Nested LSTM": 0.0}}) != []
+
+
+def test_a_false_claim_in_an_executed_notebook_fails(tmp_path):
+    """End to end: a record written into an executed notebook's outputs is read back, and a false claim fails."""
+    nb = nbformat.v4.new_notebook()
+    shares = {"GRU": 0.02, "LSTM": 0.3, "Nested LSTM": 0.0}  # the LSTM, not the GRU, reaches back
+    output = nbformat.v4.new_output("display_data", data={claims.MIME: {"share_on_advanced_106": shares, "smoke": False}})
+    nb.cells = [nbformat.v4.new_code_cell("claims.record(...)", outputs=[output])]
+    nbformat.write(nb, tmp_path / "05_connectivity_explorer.ipynb")
+    record = claims.read(notebook_path("05", tmp_path))
+    assert record["smoke"] is False
+    assert failures([c for c in CLAIMS if c.check is _only_gru_on_advanced], record) != []
