@@ -7,7 +7,9 @@ hand), and writes each caption from the models' outputs (top-3 words with probab
 connectivity lies), so retraining the models updates the walkthrough.
 
 **The rule.** Only positions whose target is an in-vocabulary word of at least :data:`MIN_LETTERS`
-letters count (no ``<unknown>`` target, no *the*/*and*). One position per story of the article:
+letters count (no ``<unknown>`` target, no *the*/*and*), and not one of the ``common`` words (the
+notebooks pass the :data:`COMMON` most frequent words of the training text, so that a story is not
+about *have* or *been*). One position per story of the article:
 
 1. ``"context"`` -- a word predicted from context before its letters: 0 characters typed (the
    word's leading space) and at least one model's top-1 is right; the one where a right model is
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 
@@ -38,6 +40,9 @@ from memviz.results import ConnectivityResult
 
 #: Shortest target word a walkthrough position may have (leaves out *the*, *and*, *her* ...).
 MIN_LETTERS = 4
+
+#: How many of the most frequent training words the notebooks leave out of the walkthrough.
+COMMON = 100
 
 #: The article's three stories, in the order the walkthrough tells them.
 STORIES = {
@@ -116,10 +121,15 @@ def _what(result: ConnectivityResult, position: int) -> str:
     return f"the space before “{word}”" if not typed else f"“{typed}” of “{word}”"
 
 
+def percent(p: float) -> str:
+    """A probability for a caption: whole percents, one decimal below 10 % (``"57%"``, ``"0.4%"``)."""
+    return f"{p:.0%}" if p >= 0.095 else f"{p:.1%}"
+
+
 def model_line(result: ConnectivityResult, position: int, *, recall: bool = False) -> str:
     """One model's part of a caption: its top-3 with probabilities, right or wrong, and where its
     connectivity lies (with ``recall``, also the share on the word's earlier occurrences)."""
-    top = ", ".join(f"{w} {p:.0%}" for w, p in zip(result.top_words[position], result.top_probs[position]))
+    top = ", ".join(f"{w} {percent(p)}" for w, p in zip(result.top_words[position], result.top_probs[position]))
     verdict = "right" if result.top_words[position][0] == result.targets[position] else "wrong"
     r = regions(result, position)
     if np.isnan(r.word):
@@ -156,13 +166,14 @@ def caption_html(text: str) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def _candidates(results: Sequence[ConnectivityResult]) -> dict[str, np.ndarray]:
+def _candidates(results: Sequence[ConnectivityResult], common: Collection[str]) -> dict[str, np.ndarray]:
     """Per story, ``(T,) bool`` positions that satisfy its conditions (see the module docstring)."""
     first = results[0]
     source = encode_chars(first.text)
     typed = chars_typed(source)
     targets = np.array(first.targets, dtype=object)
-    long_known = np.array([t != UNKNOWN_WORD and not t.startswith("<") and len(t) >= MIN_LETTERS for t in first.targets])
+    common = set(common)
+    long_known = np.array([not t.startswith("<") and len(t) >= MIN_LETTERS and t not in common for t in first.targets])
     right = np.array([[r.top_words[t][0] == r.targets[t] for t in range(first.length)] for r in results])  # (m, T)
     ids = np.unique(targets, return_inverse=True)[1].reshape(-1) + UNKNOWN_ID + 1  # any ids > UNKNOWN_ID
     repeated = seen_earlier(source[None], np.where(long_known, ids, UNKNOWN_ID)[None])[0]
@@ -173,15 +184,16 @@ def _candidates(results: Sequence[ConnectivityResult]) -> dict[str, np.ndarray]:
     }
 
 
-def choose_steps(results: Sequence[ConnectivityResult]) -> list[Step]:
+def choose_steps(results: Sequence[ConnectivityResult], common: Collection[str] = ()) -> list[Step]:
     """The walkthrough of one text: one :class:`Step` per story that has a candidate, in story order.
 
-    ``results``: one :class:`ConnectivityResult` per model, all for the same text.
+    ``results``: one :class:`ConnectivityResult` per model, all for the same text; ``common``: words
+    left out (e.g. the :data:`COMMON` most frequent words of the training text).
     """
     results = list(results)
     if not results or len({r.text for r in results}) != 1:
         raise ValueError("need one or more ConnectivityResults for the same text")
-    candidates = _candidates(results)
+    candidates = _candidates(results, common)
     steps = []
     for story in ("context", "recall"):
         best, score = None, -1.0
@@ -208,17 +220,21 @@ def captions(steps: Sequence[Step]) -> dict[int, str]:
     return {step.position: step.caption for step in steps}
 
 
-def choose_sequence(split, topk: Mapping[str, np.ndarray], word_lengths: np.ndarray) -> int:
+def choose_sequence(
+    split, topk: Mapping[str, np.ndarray], word_lengths: np.ndarray, common_ids: Collection[int] = ()
+) -> int:
     """The test sequence for the walkthrough (see the module docstring), from top-k predictions alone.
 
     ``split``: a :class:`memviz.data.Split`; ``topk``: model name -> ``(n, T, k)`` word ids
     (:func:`memviz.metrics.predict_topk`); ``word_lengths``: ``(num_words,)`` letters of each word id
-    (0 for ``<eos>`` and ``<unknown>``).
+    (0 for ``<eos>`` and ``<unknown>``); ``common_ids``: word ids left out, as ``common`` in
+    :func:`choose_steps`.
     """
     source, target = np.asarray(split.source), np.asarray(split.target)
     real = np.arange(source.shape[1])[None, :] < np.asarray(split.lengths)[:, None]
     typed = chars_typed(source)
     long_known = real & (target > UNKNOWN_ID) & (np.asarray(word_lengths)[target] >= MIN_LETTERS)
+    long_known &= ~np.isin(target, list(common_ids))
     top1 = np.stack([np.asarray(ids)[..., 0] for ids in topk.values()])  # (m, n, T)
     right, wrong = (top1 == target).any(0), (top1 != target).any(0)
     recall = long_known & seen_earlier(source, target) & (typed == 1) & right

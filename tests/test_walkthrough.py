@@ -96,13 +96,19 @@ def test_unknown_targets_are_never_chosen():
     assert "recall" not in {s.story for s in steps}  # its only repeated long word is unknown
 
 
+def test_common_words_are_left_out():
+    gru = result("GRU", right={position(3, 0): 0.6, position(5, 0): 0.9})  # "elton", and "then" (more confident)
+    assert walkthrough.choose_steps([gru])[0].position == position(5, 0)
+    assert walkthrough.choose_steps([gru], common={"then"})[0].position == position(3, 0)
+
+
 def test_captions_reflect_the_outputs():
     p = position(7, 1)
     gru, lstm = result("GRU", right={p: 0.95}), result("LSTM")
     text = walkthrough.caption([gru, lstm], p, "recall")
     lines = text.split("\n")
     assert lines[0].startswith("A repeated word recalled") and "“e” of “elton”" in lines[0] and "position 12" in lines[0]
-    assert lines[1].startswith("GRU: elton 95%, zzz 5%, yyy 1% (top-1 right)")
+    assert lines[1].startswith("GRU: elton 95%, zzz 5.0%, yyy 1.0% (top-1 right)")
     assert lines[2].startswith("LSTM: zzz 50%, elton 20%, yyy 10% (top-1 wrong)")
     assert "on the word's earlier occurrence" in lines[1]
     retrained = result("GRU", right={p: 0.42})
@@ -126,6 +132,8 @@ def test_choose_sequence_prefers_complete_stories_then_fewest_unknowns():
     topk[1:, 0, 0] = target[1:, 0]  # ... and at the first space of rows 1 and 2 ("emma")
     word_lengths = np.array([0, 0] + [len(w) for w in vocab[2:]])
     assert walkthrough.choose_sequence(split, {"GRU": topk}, word_lengths) == 2  # row 1 has an <unknown> target
+    with pytest.raises(ValueError):  # "emma" was the only word predicted at a space
+        walkthrough.choose_sequence(split, {"GRU": topk}, word_lengths, common_ids=[ids["emma"]])
     topk[:, :, 0] = target  # never wrong: no "far back, still wrong" candidate anywhere
     with pytest.raises(ValueError, match="all three stories"):
         walkthrough.choose_sequence(split, {"GRU": topk}, word_lengths)
