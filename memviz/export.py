@@ -17,7 +17,8 @@ the standalone HTML file, with Vega's JavaScript inlined, is ~1.3 MB.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import altair as alt
@@ -117,13 +118,16 @@ def explorer_chart(
     order: Sequence[str] | None = viz.ARTICLE_ORDER,
     width: int = viz.STRIP_WIDTH,
     chars_per_line: int | None = None,
+    captions: Mapping[int, str] | None = None,
 ) -> alt.VConcatChart:
     """All models' text panels with every output position in the data, selected by a param.
 
     The param is named :data:`POSITION_PARAM`; with ``bind=True`` it is bound to a range slider
     (for standalone HTML); with ``bind=False`` it is unbound, for a widget to drive
     (``alt.JupyterChart(chart).params.position``). ``position`` is the initial value (default:
-    the middle of the text). Panels in ``order`` as in :func:`memviz.viz.connectivity_panels`. The data are top-level named datasets, so this chart cannot be nested
+    the middle of the text). Panels in ``order`` as in :func:`memviz.viz.connectivity_panels`.
+    ``captions`` (``position -> text``, e.g. a walkthrough's, lines separated by ``"\n"``) are
+    drawn above the panels while their position is selected. The data are top-level named datasets, so this chart cannot be nested
     in another concat/layer chart (Vega-Lite allows ``datasets`` at the top level only).
     """
     results = viz.ordered(results, order)
@@ -163,9 +167,34 @@ def explorer_chart(
         subtitle="green: connectivity of that output's target-word logit to each input character (row max = 1)",
         anchor="start", font=viz.SANS, fontSize=13, subtitleColor=viz.MUTED_TEXT,
     )
+    if captions:
+        datasets["captions"] = _caption_rows(captions, width)
+        panels.insert(0, _caption_panel(datasets["captions"], width))
     chart = alt.vconcat(*panels, spacing=8, title=title).add_params(param)
     chart.datasets = datasets
     return chart
+
+
+def _caption_rows(captions: Mapping[int, str], width: int) -> list[dict]:
+    """One row per displayed line of each caption (wrapped to the panel width)."""
+    chars = max(int(width / 6.2), 40)  # ~6.2 px per character at 11 px sans-serif
+    rows = []
+    for t, text in captions.items():
+        lines = [wrapped for line in text.split("\n") for wrapped in textwrap.wrap(line, chars) or [""]]
+        rows += [{"t": int(t), "k": k, "line": line} for k, line in enumerate(lines)]
+    return rows
+
+
+def _caption_panel(rows: list[dict], width: int) -> alt.Chart:
+    """Text lines of the selected position's caption (empty at positions without one)."""
+    lines = max((r["k"] for r in rows), default=0) + 1
+    return (
+        alt.Chart(alt.NamedData(name="captions"))
+        .transform_filter(f"datum.t == {POSITION_PARAM}")
+        .mark_text(align="left", baseline="top", font=viz.SANS, fontSize=11, color=viz.MUTED_TEXT)
+        .encode(x=alt.value(0), y=alt.Y("k:O", axis=None, scale=alt.Scale(domain=list(range(lines)))), text="line:N")
+        .properties(width=width, height=14 * lines)
+    )
 
 
 def explorer_svg_frames(results: Sequence[ConnectivityResult], **kwargs) -> Callable[[int], str]:
@@ -193,13 +222,14 @@ def explorer_html(
     position: int | None = None,
     order: Sequence[str] | None = viz.ARTICLE_ORDER,
     width: int = viz.STRIP_WIDTH,
+    captions: Mapping[int, str] | None = None,
 ) -> Path:
     """Write the connectivity explorer as ONE self-contained HTML file (slider, no kernel, no network).
 
     Characters are data drawn as Vega text marks (never HTML), and the embedded JSON is escaped so
-    no text can close its ``<script>`` element.
+    no text can close its ``<script>`` element. ``captions``: as in :func:`explorer_chart`.
     """
-    chart = explorer_chart(results, position=position, bind=True, order=order, width=width)
+    chart = explorer_chart(results, position=position, bind=True, order=order, width=width, captions=captions)
     path = save_chart(chart, Path(path).with_suffix(".html"))
     html = path.read_text(encoding="utf-8")
     # Altair's page styles nothing of Vega's input bindings; make the slider long and sans-serif.

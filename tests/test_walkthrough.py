@@ -166,3 +166,18 @@ def test_the_articles_captions_never_caption_the_readers_models():
     assert explorer.steps == {} and explorer.caption.value == "" and explorer.walkthrough.layout.display == "none"
     explorer.set_results(article)
     assert explorer.steps == reference.WALKTHROUGH and "article" in explorer.walkthrough.children[0].value
+
+
+def test_the_standalone_explorer_draws_the_walkthrough_captions(tmp_path):
+    from memviz import export
+
+    p = position(7, 1)
+    results = [result("GRU", right={p: 0.95}), result("LSTM")]
+    steps = {p: walkthrough.caption(results, p, "recall")}
+    spec = export.explorer_chart(results, position=p, captions=steps).to_dict()
+    lines = [row["line"] for row in spec["datasets"]["captions"] if row["t"] == p]
+    assert lines[0].startswith("A repeated word recalled") and any("GRU: elton 95%" in line for line in lines)
+    svg = export.chart_svg(export.explorer_chart(results, position=p, captions=steps, bind=False))
+    assert "GRU: elton 95%" in svg  # drawn at the selected position
+    page = export.explorer_html(results, tmp_path / "page.html", position=p, captions=steps)
+    assert "elton 95%" in page.read_text()
