@@ -78,7 +78,8 @@ def _walkthrough_complete(record: dict) -> bool:
 
 def _explorer_opens_on_it(record: dict) -> bool:
     positions = [s["position"] for s in record["steps"]]
-    return record["explorer_position"] == positions[0] and record["explorer_steps"] == positions
+    opens_on_first = not positions or record["explorer_position"] == positions[0]
+    return opens_on_first and record["explorer_steps"] == positions
 
 
 def _nested_smaller_and_shorter(record: dict) -> bool:
