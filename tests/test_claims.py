@@ -87,6 +87,10 @@ def _nested_smaller_and_shorter(record: dict) -> bool:
     return record["units"]["Nested LSTM"] < 600 and record["steps"]["Nested LSTM"] < 14_278
 
 
+def _no_reach_back_gain_at_zero(record: dict) -> bool:
+    return all(verdicts[0] == "no clear difference" for verdicts in record["reach_verdicts"].values())
+
+
 def _mrs_elton_in_training(record: dict) -> bool:
     return record["mrs_elton"] >= 20
 
@@ -105,6 +109,7 @@ CLAIMS = [
           _gru_several_times, source="README.md"),
     Claim("05", "none of them predicts \"learning\"", _none_predicts_learning, source="README.md"),
     Claim("06", "the shipped Nested LSTM\nis a different model (fewer units, a shorter training)", _nested_smaller_and_shorter),
+    Claim("06", "For the shipped models that is the verdict\nfor all three at 0 characters typed", _no_reach_back_gain_at_zero),
     Claim("06", "the pair \"mrs elton\" occurs again and again in *Emma*'s training chunks", _mrs_elton_in_training),
 ]
 
