@@ -17,6 +17,7 @@ that :mod:`memviz.stats` can put intervals on:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -110,7 +111,7 @@ def pair_counts(split) -> dict[tuple[int, int], int]:
     source, target = np.asarray(split.source), np.asarray(split.target)
     for s, t, n in zip(source, target, np.asarray(split.lengths)):
         words = t[:n][s[:n] == SPACE_ID].tolist()
-        for pair in zip(words[:-1], words[1:]):
+        for pair in itertools.pairwise(words):
             counts[pair] = counts.get(pair, 0) + 1
     return counts
 

@@ -102,3 +102,14 @@ def test_pairs_and_previous_words():
     prev = memorization.previous_word(source[None], target[None])[0]
     assert prev[:5].tolist() == [0, 0, 0, 0, 2]  # " mrs" has no previous word; " elton" follows "mrs"
     assert prev[-1] == 2 and prev[11] == 3  # the last "elton" follows "mrs"; " said" follows "elton"
+
+
+def test_verdicts_and_their_description():
+    from memviz import stats
+
+    diff = stats.Interval(value=np.array([0.02, 0.01, 0.0, -0.03, -0.02]), low=np.array([0.01, 0.005, -0.01, -0.05, -0.04]),
+                          high=np.array([0.03, 0.02, 0.01, -0.01, 0.001]))
+    labels = stats.verdicts(diff)
+    assert labels.tolist() == ["higher", "higher", "no clear difference", "lower", "no clear difference"]
+    assert stats.describe_runs(labels, range(5)) == "higher at 0–1, no clear difference at 2, lower at 3, no clear difference at 4"
+    assert diff[1:3].value.tolist() == [0.01, 0.0] and diff.text(0) == "2.0% (1.0% to 3.0%)"
