@@ -185,3 +185,11 @@ def test_a_false_claim_in_an_executed_notebook_fails(tmp_path):
     record = claims.read(notebook_path("05", tmp_path))
     assert record["smoke"] is False
     assert failures([c for c in CLAIMS if c.check is _gru_several_times], record) != []
+
+
+def test_the_executed_explorer_notebook_stays_small():
+    """A full run's executed 05 stays under 5 MB (it was 19 MB: an SVG matrix and widget state per chart)."""
+    path = notebook_path("05", EXECUTED)
+    if not path.exists() or claims.read(path).get("smoke", True):
+        pytest.skip(f"no executed full-mode 05 notebook in {EXECUTED}")
+    assert path.stat().st_size <= 5_000_000, f"{path} is {path.stat().st_size / 1e6:.1f} MB"
