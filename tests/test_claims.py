@@ -72,6 +72,14 @@ def _guess_le_words(record: dict) -> bool:
     return all(words[0] != "learning" and words[0].startswith("le") for words in record["top_106"].values())
 
 
+def _only_106_in_vocabulary(record: dict) -> bool:
+    return sorted(record["unknown_walkthrough_positions"]) == [32, 141, 159, 162]
+
+
+def _learning_is_rare(record: dict) -> bool:
+    return record["words_above_learning"] >= 1000
+
+
 def _walkthrough_complete(record: dict) -> bool:
     return [s["story"] for s in record["steps"]] == ["context", "recall", "far back, still wrong"]
 
@@ -103,6 +111,8 @@ CLAIMS = [
     Claim("04", "and more of them are out of vocabulary", _unknown_rises),
     Claim("05", "the shipped GRU has the\nlargest, several times the others'", _gru_several_times),
     Claim("05", "guess frequent words that start with *le*", _guess_le_words),
+    Claim("05", "One of the article's positions is in Austen's vocabulary: 106", _only_106_in_vocabulary),
+    Claim("05", "*learning* is rare in Austen", _learning_is_rare),
     Claim("05", "finds one position\nfor each story", _walkthrough_complete),
     Claim("05", "It opens on the walkthrough.", _explorer_opens_on_it),
     Claim("05", "the GRU's row reaches back to \"advanced\" (several times the share\nof the LSTM or the Nested LSTM)",
