@@ -99,6 +99,18 @@ def _no_reach_back_gain_at_zero(record: dict) -> bool:
     return all(verdicts[0] == "no clear difference" for verdicts in record["reach_verdicts"].values())
 
 
+def _repeated_words_more_frequent(record: dict) -> bool:
+    return record["median_rank"]["seen earlier"] < record["median_rank"]["new"]  # rank 0: the most frequent
+
+
+def _share_rises(record: dict) -> bool:
+    rises = []
+    for blob in record["inside"].values():
+        value = np.array(blob["value"], float)
+        rises.append(bool(np.all(np.diff(value) >= -0.005) and value[-1] > value[0]))
+    return all(rises)
+
+
 def _mrs_elton_in_training(record: dict) -> bool:
     return record["mrs_elton"] >= 20
 
@@ -119,6 +131,8 @@ CLAIMS = [
           _gru_several_times, source="README.md"),
     Claim("05", "none of them predicts \"learning\"", _none_predicts_learning, source="README.md"),
     Claim("06", "the shipped Nested LSTM\nis a different model (fewer units, a shorter training)", _nested_smaller_and_shorter),
+    Claim("06", "Repeated words are still more frequent than new ones, even without the top 100", _repeated_words_more_frequent),
+    Claim("06", "with every letter typed the share inside rises", _share_rises),
     Claim("06", "For the shipped models that is the verdict\nfor all three at 0 characters typed", _no_reach_back_gain_at_zero),
     Claim("06", "the pair \"mrs elton\" occurs again and again in *Emma*'s training chunks", _mrs_elton_in_training),
 ]
