@@ -96,3 +96,19 @@ def test_no_bracket_after_aligned_or_line_break(path):
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             assert not re.search(r"(\\begin\{aligned\}|\\\\)\s*\[", cell.source), f"cell {index}"
+
+
+def test_a_plain_run_leaves_the_gallery_alone(monkeypatch, tmp_path):
+    """``run_all.sh`` must leave ``git status`` clean: only ``--update-gallery`` copies into docs/gallery/."""
+    runner = _runner()
+    monkeypatch.setenv("MEMVIZ_OUTPUT_DIR", str(tmp_path))  # main() sets it: monkeypatch restores it afterwards
+    monkeypatch.delenv("MEMVIZ_SMOKE", raising=False)
+    copied = []
+    monkeypatch.setattr(runner, "notebooks", lambda prefixes: [])
+    monkeypatch.setattr(runner, "update_gallery", lambda figures, gallery: copied.append(gallery))
+    assert runner.main(["--out", str(tmp_path)]) == 0
+    assert copied == []
+    assert runner.main(["--out", str(tmp_path), "--update-gallery"]) == 0
+    assert copied == [ROOT / "docs" / "gallery"]
+    with pytest.raises(SystemExit):  # a partial or smoke run must not overwrite the README's figures
+        runner.main(["--out", str(tmp_path), "--update-gallery", "--smoke"])
