@@ -1,7 +1,9 @@
 """The models the notebooks use: shipped in ``data/pretrained/``, or trained on demand.
 
 ``load("gru")`` restores the shipped model (trained with the ``cpu`` preset on ``austen``);
-``load("gru", retrain=True)`` trains it again into ``runs/gru`` (resuming if interrupted).
+``load("gru", retrain=True)`` trains it again into ``runs/gru`` (resuming if interrupted): in a clone's
+top level, or in the current directory for an installed memviz (:func:`memviz.paths.work_dir`), never
+inside the installed package.
 With ``MEMVIZ_SMOKE=1`` everything switches to the ``tiny`` preset, trained in seconds.
 """
 
@@ -11,13 +13,11 @@ import warnings
 from pathlib import Path
 
 from memviz import checkpoint
-from memviz.paths import DATA_DIR, cache_dir
+from memviz.paths import DATA_DIR, cache_dir, work_dir
 from memviz.presets import get_preset, smoke_mode
 from memviz.train import Run, load_or_train, load_run
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
-#: Where models are (re)trained when not shipped: ``runs/<cell>`` at the repository's top level.
-RUNS_DIR = DATA_DIR.parent / "runs"
 #: The article's three models, in the order its connectivity figure stacks them.
 ARTICLE_CELLS = ("nlstm", "lstm", "gru")
 
@@ -25,17 +25,25 @@ ARTICLE_CELLS = ("nlstm", "lstm", "gru")
 def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None, progress: bool = True) -> Run:
     """The ``cell`` model for the notebooks: shipped if present, else trained (or resumed) in ``runs_dir/cell``.
 
-    ``runs_dir`` defaults to ``RUNS_DIR``; a finished run there is restored, an interrupted one resumed.
+    ``runs_dir`` defaults to :func:`default_runs_dir`; a finished run there is restored, an interrupted one resumed.
     """
     if smoke_mode():
         return load_or_train(get_preset("tiny", cell), cache_dir() / "smoke" / cell, progress=False)
     shipped = PRETRAINED_DIR / cell
     if not retrain and (shipped / checkpoint.CONFIG_FILE).exists():
         return load_run(shipped)
-    directory = Path(runs_dir if runs_dir is not None else RUNS_DIR) / cell
+    directory = Path(runs_dir if runs_dir is not None else default_runs_dir()) / cell
     if not retrain:
         warnings.warn(f"no shipped {cell} model in {shipped}; training it into {directory} (about 10 minutes on a CPU)")
+    elif progress:
+        print(f"training {cell} into {directory} (an interrupted run resumes from there)")
     return load_or_train(get_preset("cpu", cell), directory, progress=progress)
+
+
+def default_runs_dir() -> Path:
+    """Where models are (re)trained: ``runs/`` in :func:`memviz.paths.work_dir` (a clone's top level, else the
+    current directory)."""
+    return work_dir() / "runs"
 
 
 def load_all(cells: tuple[str, ...] = ARTICLE_CELLS, **kwargs) -> dict[str, Run]:
