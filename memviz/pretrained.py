@@ -49,3 +49,45 @@ def default_runs_dir() -> Path:
 def load_all(cells: tuple[str, ...] = ARTICLE_CELLS, **kwargs) -> dict[str, Run]:
     """``{cell: Run}`` for each of ``cells`` (keyword arguments as ``load``)."""
     return {cell: load(cell, **kwargs) for cell in cells}
+
+
+def describe(run: Run) -> dict:
+    """What a run is and how it was trained, from its saved config, history and ``metrics.json``: display name,
+    layers, units, output words, batch, steps, training minutes and the machine (``None`` where not recorded)."""
+    model, train = run.config.model, run.config.train
+    recorded = checkpoint.read_metrics(run.directory) if run.directory is not None else None
+    minutes = float(run.history.sec.max()) / 60 if len(run.history) else None
+    return {"model": run.name, "preset": run.config.preset, "layers": model.num_layers, "units": model.hidden_features,
+            "words": model.num_words, "batch": train.batch_size, "steps": run.step, "training minutes": minutes,
+            "machine": (recorded or {}).get("machine")}
+
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def differences(runs: dict[str, Run] | list[Run]) -> str:
+    """A Markdown sentence, built from the runs' configs and histories, on what besides the unit differs between
+    them (width, depth, training steps and time): what a comparison of these models cannot separate from the unit."""
+    rows = [describe(run) for run in (runs.values() if isinstance(runs, dict) else runs)]
+    parts = []
+    for key, noun in (("units", "units per layer"), ("layers", "layer(s)")):
+        groups: dict[int, list[str]] = {}
+        for row in rows:
+            groups.setdefault(row[key], []).append(row["model"])
+        if len(groups) > 1:
+            parts += [f"the {_names(models)} {'has' if len(models) == 1 else 'have'} {value:,} {noun}"
+                      for value, models in groups.items()]
+    steps = [f"{row['steps']:,}" for row in rows]
+    names = _names([row["model"] for row in rows])
+    if len(set(steps)) > 1:
+        parts.append(f"the {names} trained for {_names(steps)} steps")
+    minutes = [row["training minutes"] for row in rows]
+    if all(m is not None for m in minutes):
+        machines = sorted({row["machine"] for row in rows if row["machine"]})
+        where = f" on {machines[0]}" if len(machines) == 1 else ""
+        parts.append(f"training took {_names([f'{m:.1f}' for m in minutes])} minutes{where}")
+    if not parts:
+        return f"The {names} share width, depth and training length: only the unit differs."
+    return f"Besides the unit, the {names} differ in this: " + "; ".join(parts) + "."
