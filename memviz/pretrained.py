@@ -5,10 +5,15 @@
 top level, or in the current directory for an installed memviz (:func:`memviz.paths.work_dir`), never
 inside the installed package.
 With ``MEMVIZ_SMOKE=1`` everything switches to the ``tiny`` preset, trained in seconds.
+
+``MEMVIZ_RUNS_DIR=/path/to/runs`` makes ``load`` use your own runs instead of the shipped ones: a run saved
+in ``$MEMVIZ_RUNS_DIR/<cell>`` (e.g. by ``memviz train --preset article --out $MEMVIZ_RUNS_DIR/gru``) is
+restored with its own configuration, whatever its preset.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -18,17 +23,27 @@ from memviz.presets import get_preset, smoke_mode
 from memviz.train import Run, load_or_train, load_run
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
+#: Environment variable naming a folder of your own runs (``<cell>/`` each) that ``load`` prefers to the shipped ones.
+RUNS_ENV = "MEMVIZ_RUNS_DIR"
 #: The article's three models, in the order its connectivity figure stacks them.
 ARTICLE_CELLS = ("nlstm", "lstm", "gru")
 
 
 def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None, progress: bool = True) -> Run:
-    """The ``cell`` model for the notebooks: shipped if present, else trained (or resumed) in ``runs_dir/cell``.
+    """The ``cell`` model for the notebooks: your run in ``$MEMVIZ_RUNS_DIR/cell`` if that is set, else the shipped
+    one if present, else trained (or resumed) in ``runs_dir/cell``.
 
     ``runs_dir`` defaults to :func:`default_runs_dir`; a finished run there is restored, an interrupted one resumed.
     """
     if smoke_mode():
         return load_or_train(get_preset("tiny", cell), cache_dir() / "smoke" / cell, progress=False)
+    if os.environ.get(RUNS_ENV) and not retrain:
+        own = Path(os.environ[RUNS_ENV]).expanduser() / cell
+        config = checkpoint.read_config(own)
+        if config is None:
+            raise FileNotFoundError(f"${RUNS_ENV} is set, but {own} holds no memviz run ({checkpoint.CONFIG_FILE} is "
+                                    f"missing): train one with `memviz train --cell {cell} --out {own}`, or unset {RUNS_ENV}")
+        return load_or_train(config, own, progress=progress)  # restored if complete, else resumed
     shipped = PRETRAINED_DIR / cell
     if not retrain and (shipped / checkpoint.CONFIG_FILE).exists():
         return load_run(shipped)

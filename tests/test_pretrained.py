@@ -6,8 +6,9 @@ import dataclasses
 import json
 
 import pandas as pd
+import pytest
 
-from memviz import pretrained, presets
+from memviz import checkpoint, pretrained, presets
 from memviz.paths import DATA_DIR
 from memviz.train import Run
 
@@ -33,3 +34,18 @@ def test_describe_reads_the_shipped_records():
     recorded = json.loads((DATA_DIR / "pretrained" / "gru" / "metrics.json").read_text())
     assert row["machine"] == recorded["machine"] and row["steps"] == recorded["steps"]
     assert abs(row["training minutes"] * 60 - recorded["train_wall_s"]) < 1
+
+
+def test_memviz_runs_dir_loads_your_own_runs(monkeypatch, tmp_path):
+    shipped = DATA_DIR / "pretrained" / "gru"
+    mine = tmp_path / "gru"
+    mine.mkdir()
+    for name in (checkpoint.CONFIG_FILE, "history.csv", checkpoint.METRICS_FILE):  # a copy stands in for your run
+        (mine / name).write_bytes((shipped / name).read_bytes())
+    (mine / checkpoint.CHECKPOINT_DIR).symlink_to(shipped / checkpoint.CHECKPOINT_DIR)
+    monkeypatch.setenv(pretrained.RUNS_ENV, str(tmp_path))
+    run = pretrained.load("gru")
+    assert run.directory == mine and run.step == json.loads((shipped / "metrics.json").read_text())["steps"]
+    monkeypatch.setenv(pretrained.RUNS_ENV, str(tmp_path / "nothing"))
+    with pytest.raises(FileNotFoundError, match=pretrained.RUNS_ENV):
+        pretrained.load("gru")
