@@ -20,7 +20,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 #: Figures each notebook must export (the README gallery uses the first names).
 FIGURES = {
     "01_autocomplete_data.ipynb": [],
-    "02_recurrent_units.ipynb": ["vanishing_gradient.png", "memory_dial.png"],
+    "02_recurrent_units.ipynb": ["vanishing_gradient.png", "memory_dial.png", "trained_gradient.png", "memory_timescales.png"],
     "03_training.ipynb": ["training_curves.png"],
     "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png"],
     "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
