@@ -39,7 +39,7 @@ def retention_gate(cell: nnx.Module, carry, x: jax.Array) -> jax.Array:
         _, u = jnp.split(gates, 2, axis=-1)  # [r, u]
         return jax.nn.sigmoid(u)
     else:
-        raise ValueError(f"{type(cell).__name__} has no retention gate; gated cells: {', '.join(RETENTION_GATES)}")
+        raise TypeError(f"{type(cell).__name__} has no retention gate; gated cells: {', '.join(RETENTION_GATES)}")
     _, _, f, _ = jnp.split(jnp.concatenate([x, h], axis=-1) @ cell.kernel[...] + cell.bias[...], 4, axis=-1)
     return jax.nn.sigmoid(f + FORGET_BIAS)
 

@@ -120,7 +120,7 @@ def _try_next_snippets(path: Path) -> list[str]:
 
     text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
     section = text.split("## What to try next", 1)[-1] if "## What to try next" in text else ""
-    return re.findall(r"```python\n(.*?)```", section, re.S)
+    return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
 
 
 @pytest.mark.parametrize("path", [p for p in NOTEBOOKS if _try_next_snippets(p)], ids=lambda p: p.stem)
@@ -128,5 +128,5 @@ def test_what_to_try_next_runs_as_written(path, monkeypatch, capsys):
     """A snippet the reader is told to paste must run on its own, with its own imports (in smoke mode)."""
     monkeypatch.setenv("MEMVIZ_SMOKE", "1")
     for snippet in _try_next_snippets(path):
-        exec(compile(snippet, f"{path.name}: What to try next", "exec"), {})  # a fresh namespace: nothing predefined
+        exec(compile(snippet, f"{path.name}: What to try next", "exec"), {})  # noqa: S102 — a fresh namespace: nothing predefined
         assert capsys.readouterr().out.strip(), "the snippet should show a result"

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from memviz import checkpoint, pretrained, presets
+from memviz import checkpoint, presets, pretrained
 from memviz.paths import DATA_DIR
 from memviz.train import Run
 
