@@ -29,7 +29,7 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from memviz.paths import DATA_DIR, cache_dir
+from memviz.paths import cache_dir, data_file
 from memviz.text8 import CORPORA, DownloadError, NormalizedText, atomic_file, check_corpus, corpus_file  # noqa: F401
 from memviz.text8 import download_text8, is_normalized, load_corpus, normalize_text  # noqa: F401 (re-exported)
 
@@ -180,9 +180,7 @@ class Vocabulary:
 
 @cache
 def _article_vocabulary() -> Vocabulary:
-    path = DATA_DIR / "distill-2019" / "autocomplete.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: it holds the article's vocabulary ('word_map').")
+    path = data_file("distill-2019", "autocomplete.json")  # the article's vocabulary ('word_map')
     return Vocabulary(tuple(json.loads(path.read_text())["word_map"]))
 
 

@@ -282,3 +282,25 @@ def word_frequencies(split, num_words: int) -> np.ndarray:
     source, target = np.asarray(split.source), np.asarray(split.target)
     real = np.arange(source.shape[1])[None, :] < np.asarray(split.lengths)[:, None]
     return np.bincount(target[real & (source == SPACE_ID)], minlength=num_words)
+
+
+def sequence_metrics(
+    model: AutocompleteModel, split, train_counts: np.ndarray | None = None, *, batch_size: int = 32
+) -> dict[str, np.ndarray]:
+    """Per test sequence, the sums behind :func:`evaluate`: ``(n,) float64`` arrays, for bootstrap intervals over
+    sequences (:mod:`memviz.stats`).
+
+    * ``loss``, ``trained``: masked CE summed over the sequence, and the number of trainable positions
+      (``loss / trained`` is the sequence's CE; ``evaluate``'s ``cross_entropy`` is its mean where ``trained > 0``);
+    * ``hits``, ``positions``: correct argmax predictions and real positions (``accuracy = Σ hits / Σ positions``);
+    * ``unigram_loss``, ``unigram_hits``: the same for the unigram baseline of ``train_counts`` (zeros if not given).
+    """
+    counts = np.zeros(model.config.num_words) if train_counts is None else np.asarray(train_counts)
+    unigram = jnp.asarray(unigram_log_probs(counts))
+    graphdef, state = nnx.split(model)
+    sums = np.zeros((len(split.lengths), 6))
+    for start, stop, source, target, lengths in _batches(split, batch_size):
+        out = _sequence_sums(graphdef, state, *(jnp.asarray(a, jnp.int32) for a in (source, target, lengths)), unigram)
+        sums[start:stop] = np.asarray(out, np.float64)[: stop - start]
+    names = ("loss", "unigram_loss", "trained", "hits", "unigram_hits", "positions")
+    return dict(zip(names, sums.T.copy()))

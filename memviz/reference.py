@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from memviz.paths import DATA_DIR
+from memviz.paths import DATA_DIR, data_file
 from memviz.results import AccuracyCurve, ConnectivityResult
 
 #: Folder of the article's published data.
@@ -92,9 +93,14 @@ def _model_name(model: str) -> str:
     raise ValueError(f"unknown model {model!r}; the article's models are {valid}")
 
 
+def _file(name: str) -> Path:
+    """A file of the article's data, or an error that says where memviz looked and how to point it elsewhere."""
+    return data_file("distill-2019", name)
+
+
 @functools.lru_cache(maxsize=None)
 def _connectivity(name: str) -> ConnectivityResult:
-    records = json.loads((REFERENCE_DIR / f"connectivity_{_FILE_KEYS[name]}.json").read_text())
+    records = json.loads(_file(f"connectivity_{_FILE_KEYS[name]}.json").read_text())
     result = ConnectivityResult.from_records(records, model=name, squared=True)
     # Cached and shared between callers, so make the arrays read-only rather than copy them.
     result.raw.setflags(write=False)
@@ -118,7 +124,7 @@ def connectivities(models: tuple[str, ...] = MODELS) -> list[ConnectivityResult]
 
 def accuracy_curves() -> list[AccuracyCurve]:
     """The accuracy-by-characters-typed curves (spec §5): one ``(3, 22)`` curve per model, top-1..3."""
-    blob = json.loads((REFERENCE_DIR / "word-length-results.json").read_text())
+    blob = json.loads(_file("word-length-results.json").read_text())
     return [AccuracyCurve(model=name, accuracy=np.asarray(blob[name], dtype=np.float64)) for name in MODELS]
 
 
@@ -129,14 +135,14 @@ def training_curves() -> pd.DataFrame:
     ``loss_smooth`` (the article's ewm(alpha=0.25) over interleaved train/valid rows; it is what the
     article plots). Every 10th step, 1,428 rows per model and dataset.
     """
-    frame = pd.read_csv(REFERENCE_DIR / "autocomplete-training.csv")
+    frame = pd.read_csv(_file("autocomplete-training.csv"))
     frame = frame.rename(columns={"loss smooth": "loss_smooth"})
     return frame.astype({"model": str, "dataset": str, "sec": float, "step": int, "loss": float, "loss_smooth": float})
 
 
 @functools.lru_cache(maxsize=None)
 def _maps() -> dict[str, tuple[str, ...]]:
-    blob = json.loads((REFERENCE_DIR / "autocomplete.json").read_text())
+    blob = json.loads(_file("autocomplete.json").read_text())
     return {key: tuple(values) for key, values in blob.items()}
 
 

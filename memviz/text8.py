@@ -34,7 +34,7 @@ from typing import Iterator
 
 import numpy as np
 
-from memviz.paths import DATA_DIR, cache_dir
+from memviz.paths import cache_dir, data_file
 
 CORPORA = ("austen", "text8")  # names accepted by load_corpus and memviz.data.load_dataset
 AUSTEN_FILE = "austen.txt.gz"  # in DATA_DIR, built by scripts/build_austen_corpus.py
@@ -307,7 +307,7 @@ def corpus_file(name: str) -> Path:
     ``cache_dir()/text8`` if you put one there, else ``cache_dir()/text8.zip``, downloaded on first use."""
     check_corpus(name)
     if name == "austen":
-        return DATA_DIR / AUSTEN_FILE
+        return data_file(AUSTEN_FILE)
     unzipped = cache_dir() / TEXT8_MEMBER
     if unzipped.is_file() and unzipped.stat().st_size == TEXT8_SIZE:
         return unzipped

@@ -3,9 +3,12 @@
     python scripts/run_notebooks.py                 # all notebooks, shipped models
     python scripts/run_notebooks.py --smoke         # tiny configuration (what the tests run)
     python scripts/run_notebooks.py 03 05           # only notebooks whose names start with these
+    python scripts/run_notebooks.py --update-gallery  # all notebooks, then refresh docs/gallery/
 
 Executed copies go to ``outputs/notebooks/``; the notebooks export their figures to
-``outputs/figures/`` (``MEMVIZ_OUTPUT_DIR``). Both are gitignored.
+``outputs/figures/`` (``MEMVIZ_OUTPUT_DIR``). Both are gitignored, so a run leaves ``git status``
+clean. Only ``--update-gallery`` writes into the repository: it copies the README's figures from a
+full run of all notebooks into the tracked ``docs/gallery/``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-#: Figures the README shows, copied from the run's figures into docs/gallery/ (tracked) after a full run.
+#: Figures the README shows, copied from the run's figures into docs/gallery/ (tracked) by --update-gallery.
 GALLERY = ["connectivity_walkthrough_106.png", "accuracy_curves.png", "training_curves.png"]
 
 
@@ -50,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny configuration and data slice (MEMVIZ_SMOKE=1)")
     parser.add_argument("--out", type=Path, default=ROOT / "outputs", help="where executed notebooks and figures go")
     parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell")
+    parser.add_argument("--update-gallery", action="store_true",
+                        help="after a full run of all notebooks, copy the README's figures into docs/gallery/ (tracked)")
     args = parser.parse_args(argv)
+    if args.update_gallery and (args.smoke or args.prefixes):
+        parser.error("--update-gallery needs a full run of every notebook: drop --smoke and the notebook names")
     os.environ["MEMVIZ_OUTPUT_DIR"] = str((args.out / "figures").resolve())
     if args.smoke:
         os.environ["MEMVIZ_SMOKE"] = "1"
@@ -61,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         total += seconds
         print(f"  done in {seconds:.0f} s", flush=True)
     print(f"all notebooks ran in {total:.0f} s; executed copies in {args.out / 'notebooks'}, figures in {args.out / 'figures'}")
-    if not args.smoke and not args.prefixes:
+    if args.update_gallery:
         update_gallery(args.out / "figures", ROOT / "docs" / "gallery")
     return 0
 

@@ -156,3 +156,25 @@ def test_seen_earlier_flags_whole_repeated_words():
     unknown = data.Vocabulary.build(" she was", 1)  # "was" is out of vocabulary: never "seen"
     source, target = data.align(" was was", unknown)
     assert not seen_earlier(source[None], target[None]).any()
+
+
+def test_sequence_metrics_add_up_to_evaluate():
+    """The per-sequence sums behind the bootstrap intervals reproduce ``evaluate``'s figures exactly."""
+    from memviz import metrics
+    from memviz.data import Split
+
+    model = AutocompleteModel(ModelConfig(cell="gru", num_layers=1, hidden_features=8, embedding_features=8, num_words=6),
+                              rngs=nnx.Rngs(0))
+    rng = np.random.default_rng(0)
+    lengths = np.array([7, 3, 9, 5], np.int32)
+    real = np.arange(9) < lengths[:, None]
+    split = Split(source=np.where(real, rng.integers(1, 28, (4, 9)), 0).astype(np.uint8),
+                  target=np.where(real, rng.integers(1, 6, (4, 9)), 0).astype(np.int32), lengths=lengths)
+    counts = np.array([0, 0, 5, 1, 3, 2])
+    per = metrics.sequence_metrics(model, split, counts, batch_size=3)
+    whole = metrics.evaluate(model, split, counts, batch_size=3)
+    has = per["trained"] > 0
+    assert np.mean(per["loss"][has] / per["trained"][has]) == pytest.approx(whole["cross_entropy"])
+    assert per["hits"].sum() / per["positions"].sum() == pytest.approx(whole["accuracy"])
+    assert np.mean(per["unigram_loss"][has] / per["trained"][has]) == pytest.approx(whole["unigram_cross_entropy"])
+    assert per["positions"].tolist() == lengths.tolist()

@@ -21,7 +21,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 #: Figures each notebook must export (the README gallery uses the first names).
 FIGURES = {
     "01_autocomplete_data.ipynb": [],
-    "02_recurrent_units.ipynb": ["vanishing_gradient.png", "memory_dial.png"],
+    "02_recurrent_units.ipynb": ["vanishing_gradient.png", "memory_dial.png", "trained_gradient.png", "memory_timescales.png"],
     "03_training.ipynb": ["training_curves.png"],
     "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png"],
     "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
@@ -106,3 +106,37 @@ def test_no_bracket_after_aligned_or_line_break(path):
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             assert not re.search(r"(\\begin\{aligned\}|\\\\)\s*\[", cell.source), f"cell {index}"
+
+
+def test_a_plain_run_leaves_the_gallery_alone(monkeypatch, tmp_path):
+    """``run_all.sh`` must leave ``git status`` clean: only ``--update-gallery`` copies into docs/gallery/."""
+    runner = _runner()
+    monkeypatch.setenv("MEMVIZ_OUTPUT_DIR", str(tmp_path))  # main() sets it: monkeypatch restores it afterwards
+    monkeypatch.delenv("MEMVIZ_SMOKE", raising=False)
+    copied = []
+    monkeypatch.setattr(runner, "notebooks", lambda prefixes: [])
+    monkeypatch.setattr(runner, "update_gallery", lambda figures, gallery: copied.append(gallery))
+    assert runner.main(["--out", str(tmp_path)]) == 0
+    assert copied == []
+    assert runner.main(["--out", str(tmp_path), "--update-gallery"]) == 0
+    assert copied == [ROOT / "docs" / "gallery"]
+    with pytest.raises(SystemExit):  # a partial or smoke run must not overwrite the README's figures
+        runner.main(["--out", str(tmp_path), "--update-gallery", "--smoke"])
+
+
+def _try_next_snippets(path: Path) -> list[str]:
+    """The fenced ``python`` blocks of a notebook's "What to try next" section."""
+    import re
+
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    section = text.split("## What to try next", 1)[-1] if "## What to try next" in text else ""
+    return re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if _try_next_snippets(p)], ids=lambda p: p.stem)
+def test_what_to_try_next_runs_as_written(path, monkeypatch, capsys):
+    """A snippet the reader is told to paste must run on its own, with its own imports (in smoke mode)."""
+    monkeypatch.setenv("MEMVIZ_SMOKE", "1")
+    for snippet in _try_next_snippets(path):
+        exec(compile(snippet, f"{path.name}: What to try next", "exec"), {})  # noqa: S102 — a fresh namespace: nothing predefined
+        assert capsys.readouterr().out.strip(), "the snippet should show a result"

@@ -1,0 +1,51 @@
+"""What the notebooks say about the shipped models comes from the models' own configs and records."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pandas as pd
+import pytest
+
+from memviz import checkpoint, presets, pretrained
+from memviz.paths import DATA_DIR
+from memviz.train import Run
+
+
+def _run(cell: str, *, steps: int, units: int, minutes: float) -> Run:
+    config = presets.get_preset("cpu", cell)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, hidden_features=units, embedding_features=units),
+                                 train=dataclasses.replace(config.train, steps=steps))
+    history = pd.DataFrame({"model": [cell], "dataset": ["train"], "sec": [minutes * 60], "step": [steps], "loss": [1.0]})
+    return Run(model=None, config=config, history=history, step=steps)
+
+
+def test_differences_name_width_and_training_length():
+    text = pretrained.differences([_run("nlstm", steps=1100, units=192, minutes=7.0), _run("gru", steps=1200, units=256, minutes=8.0)])
+    assert "the Nested LSTM has 192 units per layer" in text and "the GRU has 256 units per layer" in text
+    assert "1,100 and 1,200 steps" in text and "7.0 and 8.0 minutes" in text
+    same = pretrained.differences([_run("lstm", steps=500, units=64, minutes=1.0), _run("gru", steps=500, units=64, minutes=1.0)])
+    assert "units" not in same and "steps" not in same
+
+
+def test_describe_reads_the_shipped_records():
+    row = pretrained.describe(pretrained.load("gru"))  # the shipped model: MEMVIZ_SMOKE is not set in the tests
+    recorded = json.loads((DATA_DIR / "pretrained" / "gru" / "metrics.json").read_text())
+    assert row["machine"] == recorded["machine"] and row["steps"] == recorded["steps"]
+    assert abs(row["training minutes"] * 60 - recorded["train_wall_s"]) < 1
+
+
+def test_memviz_runs_dir_loads_your_own_runs(monkeypatch, tmp_path):
+    shipped = DATA_DIR / "pretrained" / "gru"
+    mine = tmp_path / "gru"
+    mine.mkdir()
+    for name in (checkpoint.CONFIG_FILE, "history.csv", checkpoint.METRICS_FILE):  # a copy stands in for your run
+        (mine / name).write_bytes((shipped / name).read_bytes())
+    (mine / checkpoint.CHECKPOINT_DIR).symlink_to(shipped / checkpoint.CHECKPOINT_DIR)
+    monkeypatch.setenv(pretrained.RUNS_ENV, str(tmp_path))
+    run = pretrained.load("gru")
+    assert run.directory == mine and run.step == json.loads((shipped / "metrics.json").read_text())["steps"]
+    monkeypatch.setenv(pretrained.RUNS_ENV, str(tmp_path / "nothing"))
+    with pytest.raises(FileNotFoundError, match=pretrained.RUNS_ENV):
+        pretrained.load("gru")
