@@ -229,6 +229,8 @@ def compute_connectivity(
     sample refuses OOV words); they are recognisable by ``result.targets[t] == "<unknown>"``.
     """
     normalized = data.normalize_text(text)
+    if not normalized.text:
+        raise ValueError(f"no letters to analyse in {text!r}: the models read the letters a-z ({normalized.summary()})")
     source, targets = data.align(normalized.text, vocab)
     return connectivity_result(model, source, targets, vocab, name=name, k=k, squared=squared, chunk_size=chunk_size)
 

@@ -30,7 +30,8 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 import numpy as np
 
 from memviz.paths import DATA_DIR, cache_dir
-from memviz.text8 import CORPORA, DownloadError, NormalizedText, atomic_file, check_corpus, corpus_file  # noqa: F401
+from memviz.files import atomic_file
+from memviz.text8 import CORPORA, DownloadError, NormalizedText, check_corpus, corpus_file  # noqa: F401
 from memviz.text8 import download_text8, is_normalized, load_corpus, normalize_text  # noqa: F401 (re-exported)
 
 __all__ = [
@@ -426,7 +427,6 @@ def _save(dataset: Dataset, path: Path) -> None:
     arrays = {f"{name}_{part}": getattr(getattr(dataset, name), part)
               for name in ("train", "valid", "test") for part in ("source", "target", "lengths")}  # fmt: skip
     meta = dict(corpus=dataset.corpus, max_length=dataset.max_length, seed=dataset.seed, stats=asdict(dataset.stats))
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, words=np.array("\n".join(dataset.vocab.words)), meta=np.array(json.dumps(meta)), **arrays)
 
@@ -497,7 +497,8 @@ def from_text(
     """
     normalized = normalize_text(text)
     if not normalized.text:
-        raise ValueError(f"no word left after normalisation ({normalized.summary()}); the task needs a-z letters")
+        raise ValueError(f"no letters to analyse: no word is left after normalisation ({normalized.summary()}); "
+                         "the task needs a-z letters")
     if any(c.isalpha() for c in normalized.dropped):
         warnings.warn(f"letters without an a-z spelling were dropped: {normalized.summary()}", stacklevel=2)
     vocab_size = DEFAULT_VOCAB_SIZE["austen"] if vocab_size is None else vocab_size

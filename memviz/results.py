@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from memviz.files import write_text
+
 
 @dataclasses.dataclass(frozen=True)
 class ConnectivityResult:
@@ -64,7 +66,7 @@ class ConnectivityResult:
             }
             for t in range(self.length)
         ]
-        Path(path).write_text(json.dumps({"model": self.model, "squared": self.squared, "records": records}))
+        write_text(path, json.dumps({"model": self.model, "squared": self.squared, "records": records}))
 
     @classmethod
     def from_records(cls, records: list[dict], model: str, squared: bool = True) -> ConnectivityResult:

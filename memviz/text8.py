@@ -19,21 +19,20 @@ file only gets its final name after its size, its zip CRCs and its member size a
 from __future__ import annotations
 
 import collections
-import contextlib
 import gzip
+import hashlib
 import http.client
 import os
-import tempfile
 import unicodedata
 import urllib.request
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
+from memviz.files import atomic_file, remove_stale_parts
 from memviz.paths import DATA_DIR, cache_dir
 
 CORPORA = ("austen", "text8")  # names accepted by load_corpus and memviz.data.load_dataset
@@ -44,6 +43,8 @@ TEXT8_URL_ENV = "MEMVIZ_TEXT8_URL"
 TEXT8_ZIP_SIZE = 31_344_016  # bytes of text8.zip as served by mattmahoney.net
 TEXT8_SIZE = 100_000_000  # bytes of its single member, ``text8``
 TEXT8_MEMBER = "text8"
+#: SHA-256 of that member: the only check that tells text8 from another text of the same size.
+TEXT8_SHA256 = "6e890197040d37d85beb962ae1f041ff1d9a9ca8d20c7d99c85027eebf51dca7"
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 ALPHABET = "abcdefghijklmnopqrstuvwxyz"
@@ -163,6 +164,13 @@ class DownloadError(OSError):
     """text8 could not be downloaded or failed verification; the message says how to fix it."""
 
 
+def _check_sha256(digest: str, path: Path, member_sha256: str | None) -> None:
+    if member_sha256 is not None and digest != member_sha256:
+        raise DownloadError(
+            f"{path}: member {TEXT8_MEMBER!r} has SHA-256 {digest}, text8's is {member_sha256}: another text"
+        )
+
+
 def _check_member_size(archive: zipfile.ZipFile, path: Path, member_size: int) -> None:
     """The archive's ``text8`` member must exist (KeyError otherwise) and hold ``member_size`` bytes."""
     size = archive.getinfo(TEXT8_MEMBER).file_size
@@ -184,23 +192,29 @@ def _manual_hint(url: str, dest: Path) -> str:
     )
 
 
-def verify_text8_zip(path: Path, *, zip_size: int | None = TEXT8_ZIP_SIZE, member_size: int = TEXT8_SIZE) -> None:
+def verify_text8_zip(
+    path: Path, *, zip_size: int | None = TEXT8_ZIP_SIZE, member_size: int = TEXT8_SIZE,
+    member_sha256: str | None = TEXT8_SHA256,
+) -> None:
     """Raise :class:`DownloadError` unless ``path`` is a sound text8 zip.
 
     Checks the file size (when ``zip_size`` is given), that member ``text8`` exists with
-    ``member_size`` bytes, and every member's CRC (``ZipFile.testzip``, which decompresses it).
+    ``member_size`` bytes, its CRC (checked by ``zipfile`` as it decompresses) and its SHA-256
+    (when ``member_sha256`` is given: a valid zip of another text of the same size is refused).
     """
     size = path.stat().st_size
     if zip_size is not None and size != zip_size:
         raise DownloadError(f"{path} has {size:,} bytes, expected {zip_size:,}")
+    digest = hashlib.sha256()
     try:
         with zipfile.ZipFile(path) as archive:
             _check_member_size(archive, path, member_size)
-            bad = archive.testzip()
+            with archive.open(TEXT8_MEMBER) as member:
+                while block := member.read(1 << 22):
+                    digest.update(block)
     except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as error:
         raise DownloadError(f"{path} is not a valid text8 zip: {error}") from error
-    if bad is not None:
-        raise DownloadError(f"{path}: CRC check failed for member {bad!r}")
+    _check_sha256(digest.hexdigest(), path, member_sha256)
 
 
 def download_text8(
@@ -209,6 +223,7 @@ def download_text8(
     *,
     zip_size: int | None = TEXT8_ZIP_SIZE,
     member_size: int = TEXT8_SIZE,
+    member_sha256: str | None = TEXT8_SHA256,
     progress: bool = True,
     timeout: float = 60.0,
 ) -> Path:
@@ -218,18 +233,19 @@ def download_text8(
     temporary file beside ``dest`` (``tqdm`` progress bar, terminal or Jupyter) which is renamed
     to ``dest`` only after :func:`verify_text8_zip` passes and the byte count matches the
     ``Content-Length``. On any failure the temporary file is deleted and :class:`DownloadError`
-    says where to put the file by hand. ``zip_size``/``member_size`` exist so tests can serve a
-    tiny zip; ``zip_size=None`` skips the size check.
+    says where to put the file by hand; the temporary file of a download that was killed outright
+    is deleted by the next call. ``zip_size``/``member_size``/``member_sha256`` exist so tests can
+    serve a tiny zip; ``zip_size=None`` skips the size check.
     """
     url = url or os.environ.get(TEXT8_URL_ENV) or TEXT8_URL
     dest = Path(dest) if dest is not None else text8_path()
+    remove_stale_parts(dest)
     if dest.exists():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         with atomic_file(dest) as tmp:
             _fetch(url, tmp, zip_size=zip_size, progress=progress, timeout=timeout)
-            verify_text8_zip(tmp, zip_size=zip_size, member_size=member_size)
+            verify_text8_zip(tmp, zip_size=zip_size, member_size=member_size, member_sha256=member_sha256)
     except (OSError, ValueError, http.client.HTTPException) as error:
         # URLError (offline, refused, 404) is an OSError; IncompleteRead (the server closed early)
         # an HTTPException; ValueError a malformed URL.
@@ -256,31 +272,14 @@ def _fetch(url: str, path: Path, *, zip_size: int | None, progress: bool, timeou
         raise DownloadError(f"the transfer broke off after {received:,} of {announced:,} bytes")
 
 
-@contextlib.contextmanager
-def atomic_file(dest: Path) -> Iterator[Path]:
-    """A temporary path beside ``dest``, renamed to ``dest`` if the block succeeds, deleted otherwise.
-
-    So ``dest`` is either absent or complete, never partial (``os.replace`` is atomic on one filesystem).
-    """
-    handle, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(handle)
-    tmp = Path(name)
-    try:
-        yield tmp
-        umask = os.umask(0)  # mkstemp makes 0600 files; give the result the usual permissions
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def read_text8(path: Path | None = None, *, member_size: int = TEXT8_SIZE) -> str:
+def read_text8(
+    path: Path | None = None, *, member_size: int = TEXT8_SIZE, member_sha256: str | None = TEXT8_SHA256
+) -> str:
     """The text of ``text8`` (10^8 characters, starting with a space), from the zip at ``path``.
 
     A file that is there but unsound (e.g. a truncated copy put by hand) raises
     :class:`DownloadError` naming it, rather than yielding a wrong corpus; zipfile checks the
-    member's CRC while reading.
+    member's CRC while reading, and its SHA-256 is compared with ``member_sha256``.
     """
     path = Path(path) if path is not None else text8_path()
     if not path.exists():
@@ -291,6 +290,7 @@ def read_text8(path: Path | None = None, *, member_size: int = TEXT8_SIZE) -> st
             raw = archive.read(TEXT8_MEMBER)
     except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as error:
         raise DownloadError(f"{path} is not a valid text8 zip ({error}); delete it to download it again.") from error
+    _check_sha256(hashlib.sha256(raw).hexdigest(), path, member_sha256)
     return raw.decode("ascii")
 
 
@@ -311,7 +311,7 @@ def corpus_file(name: str) -> Path:
     unzipped = cache_dir() / TEXT8_MEMBER
     if unzipped.is_file() and unzipped.stat().st_size == TEXT8_SIZE:
         return unzipped
-    return download_text8(zip_size=TEXT8_ZIP_SIZE, member_size=TEXT8_SIZE)
+    return download_text8(zip_size=TEXT8_ZIP_SIZE, member_size=TEXT8_SIZE, member_sha256=TEXT8_SHA256)
 
 
 def load_corpus(name: str) -> str:
@@ -321,7 +321,11 @@ def load_corpus(name: str) -> str:
     if path.suffix == ".gz":
         with gzip.open(path, "rt", encoding="ascii") as f:
             text = f.read()
-    else:
-        text = read_text8(path, member_size=TEXT8_SIZE) if path.suffix == ".zip" else path.read_text("ascii")
+    elif path.suffix == ".zip":
+        text = read_text8(path, member_size=TEXT8_SIZE, member_sha256=TEXT8_SHA256)
+    else:  # text8 unzipped by hand
+        raw = path.read_bytes()
+        _check_sha256(hashlib.sha256(raw).hexdigest(), path, TEXT8_SHA256)
+        text = raw.decode("ascii")
     # text8 is normalised already (it starts with a space); anything else is normalised here.
     return text if is_normalized(text) else normalize_text(text).text

@@ -244,7 +244,7 @@ def test_from_text_normalises_and_reports():
 
 @pytest.mark.parametrize("text", ["", "   \n", "!!! 北京 ???"])
 def test_from_text_rejects_text_without_letters(text):
-    with pytest.raises(ValueError, match="no word left"):
+    with pytest.raises(ValueError, match="no letters to analyse"):
         data.from_text(text)
 
 
@@ -312,3 +312,21 @@ def test_split_helpers():
     assert all(len(b) == 64 for b in split.batches(64, drop_remainder=True))
     seen = np.concatenate([b.source for b in batches])
     assert sorted(map(bytes, seen)) == sorted(map(bytes, split.source))  # a permutation of the rows
+
+
+def test_random_unicode_through_from_text_stays_in_the_alphabet():
+    """Hostile input: random code points (any plane, surrogates excluded) either build a dataset over the
+    28 symbols or are refused with the 'no letters' message, never a crash."""
+    rng = random.Random(9)
+    for _ in range(200):
+        points = [rng.choice([rng.randrange(0x20, 0x7F), rng.randrange(0x80, 0xD800), rng.randrange(0xE000, 0x110000)])
+                  for _ in range(rng.randrange(0, 80))]  # fmt: skip
+        text = "".join(map(chr, points))
+        try:
+            dataset = data.from_text(text, vocab_size=50, max_length=40)
+        except ValueError as error:
+            assert "no letters to analyse" in str(error) or "every word is longer" in str(error)
+            continue
+        for split in (dataset.train, dataset.valid, dataset.test):
+            assert split.source.max(initial=0) < len(CHARS)
+            assert all(set(split.text(i)) <= set(CHARS[1]) | set("abcdefghijklmnopqrstuvwxyz") for i in range(len(split)))
