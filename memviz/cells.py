@@ -34,6 +34,12 @@ FORGET_BIAS = 1.0
 COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
+def check_compute_dtype(compute_dtype: str) -> None:
+    """Raise ValueError unless ``compute_dtype`` names one of :data:`COMPUTE_DTYPES`."""
+    if compute_dtype not in COMPUTE_DTYPES:
+        raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {compute_dtype!r}")
+
+
 def _matmul(x: Array, kernel: Array, compute_dtype: str) -> Array:
     """``x @ kernel`` with operands in ``compute_dtype`` and a float32 result (state stays float32)."""
     dtype = COMPUTE_DTYPES[compute_dtype]
@@ -54,8 +60,7 @@ class _FusedKernelCell(nnx.RNNCellBase):
         compute_dtype: str = "float32",
         bias_init: float = 0.0,
     ):
-        if compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {compute_dtype!r}")
+        check_compute_dtype(compute_dtype)
         self.in_features = in_features
         self.hidden_features = hidden_features
         self.compute_dtype = compute_dtype
@@ -151,8 +156,7 @@ class GRUCell(nnx.RNNCellBase):
     """
 
     def __init__(self, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, compute_dtype: str = "float32"):
-        if compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {compute_dtype!r}")
+        check_compute_dtype(compute_dtype)
         self.in_features = in_features
         self.hidden_features = hidden_features
         self.compute_dtype = compute_dtype
@@ -266,10 +270,6 @@ CELLS: dict[str, Callable[..., nnx.RNNCellBase]] = {
     "gru": GRUCell,
     "nlstm": NestedLSTMCell,
 }
-
-#: Display names, as the article labels its models.
-DISPLAY_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "nlstm": "Nested LSTM"}
-
 
 def make_cell(name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, compute_dtype: str = "float32"):
     """Build the cell registered under ``name`` (one of ``CELLS``)."""

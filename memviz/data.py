@@ -50,7 +50,8 @@ PAD_ID = 0
 SPACE_ID = 1
 #: Word id of ``"<unknown>"`` (out-of-vocabulary); word id 0 is ``"<eos>"`` (padding).
 UNKNOWN_ID = 1
-SEED = 450849059  # the article's seed for the vocabulary shuffle and the split (spec §1.1)
+#: The article's seed: the vocabulary shuffle, the split, and (memviz.presets) initialisation and batch order.
+SEED = 450849059
 #: text8: the article's 2**14. austen (13,732 distinct words): 4,096 words cover 96.6 % of its word
 #: tokens (2,048: 92.2 %, 8,192: 99.1 %) with a quarter of the article's output layer, the most
 #: expensive part of a small model on a CPU (see data/README.md, "austen corpus").
@@ -180,11 +181,18 @@ class Vocabulary:
 
 
 @cache
-def _article_vocabulary() -> Vocabulary:
+def article_maps() -> dict[str, tuple[str, ...]]:
+    """The article's ``autocomplete.json``: ``word_map`` (its 16,386 output classes, in order) and
+    ``char_map`` (its 28 input symbols); the one reader of that file."""
     path = DATA_DIR / "distill-2019" / "autocomplete.json"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: it holds the article's vocabulary ('word_map').")
-    return Vocabulary(tuple(json.loads(path.read_text())["word_map"]))
+    return {key: tuple(values) for key, values in json.loads(path.read_text()).items()}
+
+
+@cache
+def _article_vocabulary() -> Vocabulary:
+    return Vocabulary(article_maps()["word_map"])
 
 
 # -- alignment ---------------------------------------------------------------------------------------
@@ -228,6 +236,12 @@ def targets_for_text(text: str, vocab: Vocabulary) -> list[str]:
     for start, stop, word in word_spans(text):
         targets[start:stop] = [vocab.words[vocab.id(word)]] * (stop - start)
     return targets
+
+
+def loss_mask(target):
+    """Where a word id ``target`` is trained on: neither ``<eos>`` (padding) nor ``<unknown>`` (the
+    article's "Autocomplete problem": those targets get no loss). NumPy or JAX arrays, any shape."""
+    return target > UNKNOWN_ID
 
 
 # -- chunks and splits -------------------------------------------------------------------------------
@@ -304,8 +318,8 @@ class Split:
         return f"Split(n={len(self):,}, max_length={self.source.shape[1]})"
 
     def loss_mask(self) -> np.ndarray:
-        """``(n, max_length) bool``: positions trained on, i.e. target not ``<eos>`` nor ``<unknown>`` (spec §1.3)."""
-        return self.target > UNKNOWN_ID
+        """``(n, max_length) bool``: the positions trained on (see :func:`loss_mask`)."""
+        return loss_mask(self.target)
 
     def text(self, i: int) -> str:
         """Row ``i`` as text (it starts with a space)."""

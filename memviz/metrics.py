@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from memviz.data import PAD_ID, SPACE_ID, UNKNOWN_ID
+from memviz.data import SPACE_ID, UNKNOWN_ID, loss_mask
 from memviz.model import AutocompleteModel
 from memviz.results import AccuracyCurve
 
@@ -32,7 +32,7 @@ def masked_cross_entropy(logits: jax.Array, target: jax.Array) -> tuple[jax.Arra
     """
     log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
     loss = -jnp.take_along_axis(log_probs, target[..., None].astype(jnp.int32), axis=-1)[..., 0]
-    mask = (target != PAD_ID) & (target != UNKNOWN_ID)
+    mask = loss_mask(target)
     return jnp.where(mask, loss, 0.0), mask
 
 
@@ -128,7 +128,7 @@ def unigram_log_probs(train_counts: np.ndarray) -> np.ndarray:
     unseen in training keeps a finite loss.
     """
     counts = np.asarray(train_counts, np.float64) + 1.0
-    counts[[PAD_ID, UNKNOWN_ID]] = 0.0
+    counts[~loss_mask(np.arange(len(counts)))] = 0.0
     with np.errstate(divide="ignore"):
         return np.log(counts / counts.sum()).astype(np.float32)
 

@@ -13,10 +13,8 @@ import os
 from typing import Any
 
 from memviz.cells import CELLS
+from memviz.data import SEED
 from memviz.model import ARTICLE_MODELS, ModelConfig
-
-#: The article's seed, used for the vocabulary shuffle, the split, initialisation and batch order.
-SEED = 450849059
 
 
 @dataclasses.dataclass(frozen=True)

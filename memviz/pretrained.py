@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 from memviz import checkpoint
+from memviz.model_names import ARTICLE_CELLS
 from memviz.paths import DATA_DIR, cache_dir
 from memviz.presets import get_preset, smoke_mode
 from memviz.train import Run, load_or_train, load_run
@@ -18,8 +19,6 @@ from memviz.train import Run, load_or_train, load_run
 PRETRAINED_DIR = DATA_DIR / "pretrained"
 #: Where models are (re)trained when not shipped: ``runs/<cell>`` at the repository's top level.
 RUNS_DIR = DATA_DIR.parent / "runs"
-#: The article's three models, in the order its connectivity figure stacks them.
-ARTICLE_CELLS = ("nlstm", "lstm", "gru")
 
 
 def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None, progress: bool = True) -> Run:

@@ -87,6 +87,13 @@ class ConnectivityResult:
         return cls.from_records(blob["records"], model=blob["model"], squared=blob["squared"])
 
 
+def check_same_text(results) -> None:
+    """Raise ValueError unless there is at least one result and all are of one text (panels side by side)."""
+    texts = {r.text for r in results}
+    if len(texts) != 1:
+        raise ValueError(f"need one or more ConnectivityResults, all of the same text (got {len(texts)} texts)")
+
+
 @dataclasses.dataclass(frozen=True)
 class AccuracyCurve:
     """Autocomplete accuracy by characters of the current word typed (article §"Future work").

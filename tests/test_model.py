@@ -262,9 +262,16 @@ def test_config_rejects_too_few_words():
         ModelConfig(num_words=2)
 
 
-def test_bad_compute_dtype_rejected():
-    with pytest.raises(ValueError, match="compute_dtype"):
-        AutocompleteModel(tiny_config("lstm", compute_dtype="float16"), rngs=nnx.Rngs(0))
+def test_every_cell_has_one_display_name():
+    from memviz import cells, model_names, reference
+
+    assert set(model_names.DISPLAY_NAMES) == set(cells.CELLS)
+    assert {ModelConfig(cell=c).display_name for c in cells.CELLS} == set(model_names.DISPLAY_NAMES.values())
+    assert list(reference.TEST_METRICS.model) == list(model_names.TABLE_ORDER) == list(model_names.ARTICLE_ORDER[::-1])
+    assert [model_names.display_name(c) for c in model_names.ARTICLE_CELLS] == list(model_names.ARTICLE_ORDER)
+    assert model_names.cell_name("nested lstm") == "nlstm" and model_names.display_name("GRU") == "GRU"
+    with pytest.raises(ValueError, match="unknown model"):
+        model_names.display_name("transformer")
 
 
 def test_config_rejects_bad_compute_dtype():

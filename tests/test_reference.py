@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from memviz import reference
+from memviz.model_names import TABLE_ORDER
 from memviz.paths import DATA_DIR
 
 
 @pytest.fixture(scope="module")
 def results():
-    return {m: reference.connectivity(m) for m in reference.MODELS}
+    return {m: reference.connectivity(m) for m in TABLE_ORDER}
 
 
 def test_shipped_files_and_attribution():
@@ -32,7 +33,7 @@ def test_package_does_not_read_the_shared_folder():
         assert "../shared" not in source and "/work/shared" not in source and "shared/" not in source, module
 
 
-@pytest.mark.parametrize("name", reference.MODELS)
+@pytest.mark.parametrize("name", TABLE_ORDER)
 def test_connectivity_shapes_and_causality(results, name):
     result = results[name]
     assert result.model == name and result.squared
@@ -53,8 +54,10 @@ def test_model_name_aliases():
     assert reference.connectivity("gru") is reference.connectivity("GRU")
     assert reference.connectivity("nlstm").model == "Nested LSTM"
     assert reference.connectivity(" nested lstm ").model == "Nested LSTM"
-    with pytest.raises(ValueError, match="'GRU'/'gru'.*'Nested LSTM'/'nlstm'"):
+    with pytest.raises(ValueError, match="no connectivity for 'tanh RNN'; its models are GRU, LSTM, Nested LSTM"):
         reference.connectivity("tanh RNN")
+    with pytest.raises(ValueError, match="'GRU'/'gru'.*'Nested LSTM'/'nlstm'"):
+        reference.connectivity("transformer")
 
 
 def test_cached_results_are_read_only():
@@ -76,7 +79,7 @@ def test_walkthrough_targets_and_predictions(results):
     expected = {106: "learning", 32: "grammar", 159: "grammar", 162: "grammar", 141: "schools"}
     assert set(reference.WALKTHROUGH) == set(expected) and reference.DEFAULT_INDEX == 106
     for index, word in expected.items():
-        assert all(results[m].targets[index] == word for m in reference.MODELS)
+        assert all(results[m].targets[index] == word for m in TABLE_ORDER)
     # spec §4.3 table
     assert gru.top_words[106] == ("learning", "legal", "length")
     np.testing.assert_allclose(gru.top_probs[106], [0.575, 0.076, 0.044], atol=5e-4)
@@ -87,7 +90,7 @@ def test_walkthrough_targets_and_predictions(results):
 
 def test_accuracy_curves_match_the_spec_table():
     curves = {c.model: c for c in reference.accuracy_curves()}
-    assert list(curves) == list(reference.MODELS)
+    assert list(curves) == list(TABLE_ORDER)
     for curve in curves.values():
         assert curve.accuracy.shape == (3, 22) and curve.counts is None
         assert np.all(np.diff(curve.accuracy, axis=0) >= 0)  # cumulative top-k
