@@ -7,6 +7,7 @@ per-sequence sums or top-k ids come back to the host, never ``(n, T, words)`` lo
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +16,9 @@ from flax import nnx
 
 from memviz.data import SPACE_ID, UNKNOWN_ID, loss_mask
 from memviz.model import AutocompleteModel
-from memviz.results import AccuracyCurve
+from memviz.results import AccuracyCurve, ConnectivityResult
+
+UNKNOWN_WORD = "<unknown>"  # the target of out-of-vocabulary words in a result (word id UNKNOWN_ID)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -36,16 +39,17 @@ def masked_cross_entropy(logits: jax.Array, target: jax.Array) -> tuple[jax.Arra
     return jnp.where(mask, loss, 0.0), mask
 
 
-def chars_typed(source: np.ndarray) -> np.ndarray:
+def chars_typed(source: np.ndarray | None = None, *, is_space: np.ndarray | None = None) -> np.ndarray:
     """Characters of the current word typed so far, at every position: ``(..., T) ids → (..., T) int``.
 
     As the article's ``ContextAccuracy`` counts it (spec §5): 0 at a space (the word's leading space),
     otherwise one more than at the previous position, starting from 0 before the first position.
-    Padding (id 0 is not a space) therefore continues the last word's count.
+    Padding (id 0 is not a space) therefore continues the last word's count. Pass char ids as
+    ``source``, or where the spaces are as ``is_space`` (``(..., T) bool``, e.g. from a result's text).
     """
-    source = np.asarray(source)
-    t = np.arange(source.shape[-1])
-    last_space = np.maximum.accumulate(np.where(source == SPACE_ID, t, -1), axis=-1)
+    is_space = np.asarray(source) == SPACE_ID if is_space is None else np.asarray(is_space, bool)
+    t = np.arange(is_space.shape[-1])
+    last_space = np.maximum.accumulate(np.where(is_space, t, -1), axis=-1)
     return t - last_space
 
 
@@ -231,3 +235,75 @@ def evaluate(
             "unigram_token_cross_entropy": float(base_loss.sum() / mask.sum()),
         }
     return metrics
+
+
+# ----------------------------------------------------------------------------------------------
+# How much of the connectivity stays inside the word being typed
+# ----------------------------------------------------------------------------------------------
+
+
+def _raw_and_text(result_or_raw, text: str | None) -> tuple[np.ndarray, str]:
+    if isinstance(result_or_raw, ConnectivityResult):
+        return result_or_raw.raw, result_or_raw.text
+    if text is None:
+        raise ValueError("pass the text along with a raw matrix")
+    return np.asarray(result_or_raw), text
+
+
+def _spaces(text: str) -> np.ndarray:
+    """``(len(text),) bool``: where ``text`` has a space."""
+    return np.frombuffer(text.encode("ascii", "replace"), np.uint8) == ord(" ")
+
+
+def connectivity_share_in_word(
+    result_or_raw: ConnectivityResult | np.ndarray, text: str | None = None, *, skip_unknown: bool = True
+) -> np.ndarray:
+    """``(T,)``: per output position, the share of its connectivity mass inside the word being typed.
+
+    The current word runs from its leading space to the output position itself (spec §4.3, last
+    bullet: GRU 0.59, LSTM 0.61, Nested LSTM 0.86 on the article's sample). NaN where a row is all zero
+    and, with ``skip_unknown``, where a ConnectivityResult's target is ``<unknown>`` (the gradient of
+    a class the model is not asked to predict). Pass a ConnectivityResult, or a raw ``(T, T)`` matrix
+    and its text.
+    """
+    raw, text = _raw_and_text(result_or_raw, text)
+    if skip_unknown and isinstance(result_or_raw, ConnectivityResult):
+        raw = np.where((np.asarray(result_or_raw.targets) == UNKNOWN_WORD)[:, None], 0.0, raw)
+    typed = chars_typed(is_space=_spaces(text))  # (T,) characters of the word typed so far
+    t = np.arange(len(text))
+    word_start = t - typed  # the leading space (or -1 … before a text that opens mid-word)
+    inside = (t[None, :] >= word_start[:, None]) & (t[None, :] <= t[:, None])
+    total = raw.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (raw * inside).sum(axis=1) / total, np.nan)
+
+
+def share_in_word_by_chars_typed(
+    results: Iterable[ConnectivityResult | tuple[np.ndarray, str]], *, max_chars: int | None = None,
+    skip_unknown: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean in-word share of connectivity by characters of the word typed, over many sequences.
+
+    Returns ``(share (L,), counts (L,))``; ``share[n]`` averages every position (of every sequence)
+    where n characters of the word were typed (n = 0: the leading space). Positions with more than
+    ``max_chars`` characters are left out; NaN where no position counted. All-zero rows are skipped,
+    and so (``skip_unknown``) are the rows of a ConnectivityResult whose target is ``<unknown>``.
+    """
+    shares, typed = [], []
+    for item in results:
+        if isinstance(item, ConnectivityResult):
+            shares.append(connectivity_share_in_word(item, skip_unknown=skip_unknown))
+            text = item.text
+        else:
+            raw, text = np.asarray(item[0]), item[1]
+            shares.append(connectivity_share_in_word(raw, text))
+        typed.append(chars_typed(is_space=_spaces(text)))
+    share, typed = np.concatenate(shares), np.concatenate(typed)
+    keep = ~np.isnan(share)
+    if max_chars is not None:
+        keep &= typed <= max_chars
+    length = (max_chars if max_chars is not None else int(typed[keep].max(initial=0))) + 1
+    counts = np.bincount(typed[keep], minlength=length)
+    sums = np.bincount(typed[keep], weights=share[keep], minlength=length)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan), counts
