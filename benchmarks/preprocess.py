@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memviz import data
+from memviz import corpora, data
 
 
 def synthetic_text(n_chars: int, seed: int = 0, lexicon_size: int = 260_000) -> str:
@@ -73,7 +73,7 @@ def main() -> None:
         times[name] = time.perf_counter() - start
         return result
 
-    assert timed("check normalised", data.is_normalized, text)
+    assert timed("check normalised", corpora.is_normalized, text)
     tokens = timed("tokenize", data.tokenize, text)
     counts = tokens.counts()
     vocab = timed("vocabulary", data.Vocabulary.from_counts, tokens.distinct, counts, args.vocab_size)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from memviz.cells import CELLS
 from memviz.presets import PRESETS, get_preset
-from memviz.text8 import CORPORA
+from memviz.corpora import CORPORA
 
 
 def _train_parser(sub) -> None:

@@ -1,6 +1,6 @@
 """The autocomplete task of the article (spec §1): text -> character inputs, word targets, chunks, splits.
 
-Every corpus is normalised the text8 way (:mod:`memviz.text8`): ``" word word ..."``. Each word
+Every corpus is normalised the text8 way (:mod:`memviz.corpora`): ``" word word ..."``. Each word
 becomes a *piece*, its leading space and its letters, and every character of a piece has the
 word as its target (spec §1.1: "The space leading up to the word should also map to that target"):
 
@@ -30,16 +30,14 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 import numpy as np
 
 from memviz.paths import DATA_DIR, cache_dir
+from memviz.corpora import CorpusFile, corpus_file, is_normalized, normalize_text
 from memviz.files import atomic_file
-from memviz.text8 import CORPORA, DownloadError, NormalizedText, check_corpus, corpus_file  # noqa: F401
-from memviz.text8 import download_text8, is_normalized, load_corpus, normalize_text  # noqa: F401 (re-exported)
 
 __all__ = [
-    "CHARS", "PAD_ID", "SPACE_ID", "UNKNOWN_ID", "SEED", "CORPORA", "DEFAULT_VOCAB_SIZE", "MAX_LENGTH",
-    "NormalizedText", "normalize_text", "is_normalized", "encode_chars", "decode_chars",
-    "Vocabulary", "Tokens", "tokenize", "align", "word_spans", "targets_for_text", "WordSpan", "Chunks",
-    "chunk_boundaries", "pad", "split_indices", "Split", "DatasetStats", "Dataset", "load_corpus", "load_dataset", "from_text",
-    "DownloadError", "download_text8",
+    "CHARS", "PAD_ID", "SPACE_ID", "UNKNOWN_ID", "SEED", "DEFAULT_VOCAB_SIZE", "MAX_LENGTH",
+    "encode_chars", "decode_chars", "Vocabulary", "Tokens", "tokenize", "align", "word_spans", "targets_for_text",
+    "WordSpan", "Chunks", "chunk_boundaries", "pad", "split_indices", "Split", "DatasetStats", "Dataset",
+    "load_dataset", "from_text", "loss_mask", "article_maps",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -428,12 +426,12 @@ def _fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _cache_path(corpus: str, vocab_size: int, max_length: int, seed: int, article_vocab: bool) -> Path:
-    key = dict(corpus=corpus, fingerprint=_fingerprint(corpus_file(corpus)), vocab_size=vocab_size,
+def _cache_path(corpus: CorpusFile, vocab_size: int, max_length: int, seed: int, article_vocab: bool) -> Path:
+    key = dict(corpus=corpus.name, fingerprint=_fingerprint(corpus.path), vocab_size=vocab_size,
                max_length=max_length, seed=seed, article_vocab=article_vocab, format=CACHE_FORMAT)  # fmt: skip
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     vocab = "article" if article_vocab else vocab_size
-    return cache_dir() / "datasets" / f"{corpus}-v{vocab}-L{max_length}-s{seed}-{digest}.npz"
+    return cache_dir() / "datasets" / f"{corpus.name}-v{vocab}-L{max_length}-s{seed}-{digest}.npz"
 
 
 def _save(dataset: Dataset, path: Path) -> None:
@@ -471,12 +469,12 @@ def load_dataset(
     The cache key holds every argument and the SHA-256 of the corpus file, so a changed corpus is
     never served stale. text8's first build takes about 20 s (see benchmarks/results/preprocess.md).
     """
-    check_corpus(corpus)
     if article_vocab and vocab_size not in (None, 16_384):
         raise ValueError(f"article_vocab=True fixes the vocabulary at 16,384 words, got vocab_size={vocab_size}")
+    source = corpus_file(corpus)  # checks the name; downloads text8 on first use
     vocab_size = DEFAULT_VOCAB_SIZE[corpus] if vocab_size is None else vocab_size
     vocab_size = 16_384 if article_vocab else vocab_size
-    path = _cache_path(corpus, vocab_size, max_length, seed, article_vocab) if cache else None
+    path = _cache_path(source, vocab_size, max_length, seed, article_vocab) if cache else None
     if path is not None and path.exists():
         try:
             return _load(path)
@@ -484,7 +482,7 @@ def load_dataset(
             warnings.warn(f"unreadable cache {path} ({error!r}); rebuilding it", stacklevel=2)
     log.info("building the %s dataset (vocabulary %s, max_length %d)", corpus, vocab_size, max_length)
     vocab = Vocabulary.article() if article_vocab else None
-    dataset = _build(load_corpus(corpus), corpus, vocab_size, max_length, seed, vocab)
+    dataset = _build(source.read(), corpus, vocab_size, max_length, seed, vocab)
     if path is not None:
         try:
             _save(dataset, path)

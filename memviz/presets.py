@@ -21,7 +21,7 @@ from memviz.model import ARTICLE_MODELS, ModelConfig
 class TrainConfig:
     """How a model is trained (spec §3.1)."""
 
-    corpus: str = "austen"  # memviz.data corpus name: austen | text8
+    corpus: str = "austen"  # memviz.corpora name: austen | text8
     vocab_size: int = 4096  # words in the output vocabulary, besides <eos> and <unknown>
     article_vocab: bool = False  # text8 only: use the article's exact word list (data/distill-2019)
     max_length: int = 200  # characters per sequence (whole words only)

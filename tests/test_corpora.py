@@ -1,4 +1,4 @@
-"""memviz.text8: normalisation by text8's rules, and the text8 download against a local HTTP server."""
+"""memviz.corpora and memviz.text8: normalisation by text8's rules, and the text8 download against a local HTTP server."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from memviz import data, text8
-from memviz.text8 import DownloadError, download_text8, is_normalized, normalize_text, read_text8
+from memviz import corpora, data, text8
+from memviz.corpora import is_normalized, normalize_text
+from memviz.text8 import DownloadError, download_text8, read_text8
 
 # -- normalisation -----------------------------------------------------------------------------------
 
@@ -28,7 +29,7 @@ from memviz.text8 import DownloadError, download_text8, is_normalized, normalize
 def wikifil(text: str) -> str:
     """wikifil.pl's cleaning, written out independently: lower, spell digits, non a-z -> space, squeeze."""
     text = text.lower()
-    for digit, word in enumerate(text8.DIGIT_WORDS):
+    for digit, word in enumerate(corpora.DIGIT_WORDS):
         text = text.replace(str(digit), f" {word} ")
     text = re.sub(r"[^a-z]+", " ", text).strip()
     return " " + text if text else ""
@@ -275,7 +276,7 @@ def test_load_dataset_text8_end_to_end(server, tmp_path, monkeypatch):
     monkeypatch.setattr(text8, "TEXT8_ZIP_SIZE", len(server.payload))
     monkeypatch.setattr(text8, "TEXT8_SIZE", len(MEMBER))
     monkeypatch.setattr(text8, "TEXT8_SHA256", SHA256)
-    assert data.load_corpus("text8") == MEMBER.decode()
+    assert corpora.load_corpus("text8") == MEMBER.decode()
     dataset = data.load_dataset("text8", vocab_size=8, max_length=40)
     assert server.requests == 1
     assert dataset.stats.n_words == 14 * 40 and dataset.stats.n_distinct_words == 14

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from memviz import data
+from memviz import corpora, data
 from memviz.data import CHARS, SEED, Vocabulary, align, chunk_boundaries, decode_chars, encode_chars, split_indices
 
 # The connectivity sample of the article (public/data/connectivity_*.json), 198 characters.
@@ -258,13 +258,13 @@ def test_from_text_skips_a_word_longer_than_max_length():
 
 
 def test_unknown_corpus_name():
-    for load in (data.load_corpus, data.load_dataset):
+    for load in (corpora.load_corpus, data.load_dataset):
         with pytest.raises(ValueError, match=r"'wiki'.*\('austen', 'text8'\)"):
             load("wiki")
 
 
 def test_austen_corpus_figures():
-    text = data.load_corpus("austen")
+    text = corpora.load_corpus("austen")
     assert hashlib.sha256(text.encode()).hexdigest() == "d426658edd10da3b93a717db6ba26da613f9e9d4d2cde1c473d99c325ab0cac3"
     dataset = data.load_dataset("austen", cache=False)
     stats = dataset.stats
