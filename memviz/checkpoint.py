@@ -16,13 +16,16 @@ diverged state, and restoring one is an error.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 import pandas as pd
+from flax import nnx
 
 from memviz.files import write_text
 from memviz.presets import RunConfig
@@ -171,3 +174,23 @@ def _check_finite(restored: dict[str, Any], where: Path) -> None:
             "Delete that step's folder to fall back to an earlier checkpoint, or train again with a lower "
             "learning rate."
         )
+
+
+def export_params(run, directory: str | Path, dtype=jnp.float16, *, overwrite: bool = False) -> None:
+    """Write a compact, params-only copy of a :class:`memviz.train.Run` (config, history, metrics, half-precision weights).
+
+    A directory that already holds checkpoints is refused unless ``overwrite`` (then they are replaced:
+    an older export at a higher step would otherwise stay the one that loads).
+    """
+    directory = Path(directory)
+    existing = directory / CHECKPOINT_DIR
+    if existing.exists() and any(existing.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{directory} already holds checkpoints; pass overwrite=True to replace them")
+        shutil.rmtree(existing)
+    write_config(directory, run.config)
+    write_history(directory, run.history)
+    if run.directory is not None and (metrics := read_metrics(run.directory)) is not None:
+        write_metrics(directory, metrics)
+    _, params = nnx.split(run.model, nnx.Param)
+    save(manager(directory, 1), run.step, {"params": jax.tree.map(lambda x: x.astype(dtype), params)})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -331,23 +330,3 @@ def load_or_train(config: RunConfig, directory: str | Path, **kwargs) -> Run:
     if mngr is not None and mngr.latest_step() == config.train.steps:
         return load_run(directory)
     return train(config, directory, **kwargs)
-
-
-def export_params(run: Run, directory: str | Path, dtype=jnp.float16, *, overwrite: bool = False) -> None:
-    """Write a compact, params-only copy of ``run`` (config, history, metrics, half-precision weights).
-
-    A directory that already holds checkpoints is refused unless ``overwrite`` (then they are replaced:
-    an older export at a higher step would otherwise stay the one that loads).
-    """
-    directory = Path(directory)
-    existing = directory / ckpt.CHECKPOINT_DIR
-    if existing.exists() and any(existing.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"{directory} already holds checkpoints; pass overwrite=True to replace them")
-        shutil.rmtree(existing)
-    ckpt.write_config(directory, run.config)
-    ckpt.write_history(directory, run.history)
-    if run.directory is not None and (metrics := ckpt.read_metrics(run.directory)) is not None:
-        ckpt.write_metrics(directory, metrics)
-    _, params = nnx.split(run.model, nnx.Param)
-    ckpt.save(ckpt.manager(directory, 1), run.step, {"params": jax.tree.map(lambda x: x.astype(dtype), params)})

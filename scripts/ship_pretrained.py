@@ -17,7 +17,8 @@ from pathlib import Path
 
 from memviz import checkpoint, metrics
 from memviz.pretrained import PRETRAINED_DIR
-from memviz.train import export_params, load_run
+from memviz.checkpoint import export_params
+from memviz.train import load_run
 
 
 def machine() -> str:
