@@ -4,7 +4,7 @@
     python benchmarks/connectivity.py --models gru --no-memory
 
 For each of ``memviz.model.ARTICLE_MODELS`` (600 units, 16,386 words, random initialisation — the
-cost does not depend on the weights' values), on the article's 198-character sample (spec §4.2):
+cost does not depend on the weights' values), on the article's 198-character sample:
 
 * ``connectivity_matrix``: the first call (trace + compile + run), then ``--repeats`` timed calls;
 * the baseline: ``connectivity_by_definition``, one ``jax.grad`` of the true word's logit per output

@@ -11,8 +11,8 @@ half of the matmul out of the time loop:
 TF does (the form the layer-wavefront loop of ``memviz.model`` uses): it equals
 ``cell.step(carry, cell.project_inputs(x))`` up to float rounding.
 
-The conventions are TensorFlow 1.x's, which the article's models used (spec §2): one fused kernel
-over ``[x, h]`` with glorot-uniform initialisation over the fused shape; LSTM gate order
+The conventions are TensorFlow 1.x's, which the article's models used (https://distill.pub/2019/memorization-in-rnns/,
+appendix): one fused kernel over ``[x, h]`` with glorot-uniform initialisation over the fused shape; LSTM gate order
 ``i, j, f, o`` with a constant +1 added to ``f`` at every step; GRU reset gate applied to ``h``
 *before* the candidate matmul, gate bias initialised to 1; Nested LSTM with the identity on ``j``
 at depth 0.
@@ -121,7 +121,7 @@ class TanhRNNCell(_FusedKernelCell):
 
 
 class LSTMCell(_FusedKernelCell):
-    """LSTM as TF 1.x ``BasicLSTMCell(forget_bias=1.0)`` (spec §2.4).
+    """LSTM as TF 1.x ``BasicLSTMCell(forget_bias=1.0)`` (the article's appendix, "Long Short-Term Memory").
 
         [i, j, f, o] = [x_t, h_{t−1}] · W + b
         c_t = σ(f + 1) ⊙ c_{t−1} + σ(i) ⊙ tanh(j)
@@ -144,7 +144,7 @@ class LSTMCell(_FusedKernelCell):
 
 
 class GRUCell(nnx.RNNCellBase):
-    """GRU as TF 1.x ``GRUCell`` (Cho et al. 2014; spec §2.3).
+    """GRU as TF 1.x ``GRUCell`` (Cho et al. 2014; the article's appendix, "Gated Recurrent Unit").
 
         [r, u] = σ([x_t, h_{t−1}] · W_g + b_g)          b_g initialised to 1
         c      = tanh([x_t, r ⊙ h_{t−1}] · W_c + b_c)    b_c initialised to 0
@@ -210,7 +210,7 @@ class GRUCell(nnx.RNNCellBase):
 
 
 class NestedLSTMCell(nnx.RNNCellBase):
-    """Nested LSTM of depth 2 as the article's ``BasicNLSTMCell`` (Moniz & Krueger 2018; spec §2.5).
+    """Nested LSTM of depth 2 as the article's ``BasicNLSTMCell`` (Moniz & Krueger 2018; its appendix, "Nested LSTM").
 
     Outer cell (depth 0), with the identity in place of tanh on ``j``::
 

@@ -1,6 +1,7 @@
 """Connectivity: how strongly each output depends on each input character (the article's §"Connectivity").
 
-The article's code (spec §4.1) defines, for an output position t̃ whose true target word is k,
+The article (https://distill.pub/2019/memorization-in-rnns/; its code: github.com/distillpub/post--memorization-in-rnns)
+defines, for an output position t̃ whose true target word is k,
 
     g_t            = ∂ logit_k(t̃) / ∂ e_t                 gradient w.r.t. the embedded input, (T, embedding)
     G_t            = g_t · Eᵀ                             through the embedding to the one-hot input, (T, 28)

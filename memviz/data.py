@@ -1,8 +1,9 @@
-"""The autocomplete task of the article (spec §1): text -> character inputs, word targets, chunks, splits.
+"""The autocomplete task of the article: text -> character inputs, word targets, chunks, splits.
 
 Every corpus is normalised the text8 way (:mod:`memviz.corpora`): ``" word word ..."``. Each word
 becomes a *piece*, its leading space and its letters, and every character of a piece has the
-word as its target (spec §1.1: "The space leading up to the word should also map to that target"):
+word as its target (the article's appendix, https://distill.pub/2019/memorization-in-rnns/:
+"The space leading up to the word should also map to that target"):
 
     source   " context the"                      (uint8 ids over CHARS)
     target   context×8, the×4                     (int32 ids over the word Vocabulary)
@@ -42,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Input symbols: ``<eos>`` (padding, id 0), space (1), a–z (2–27). Spec §1.1 ``char_vocabulary``.
+#: Input symbols: ``<eos>`` (padding, id 0), space (1), a–z (2–27). The article's ``char_vocabulary``.
 CHARS: tuple[str, ...] = ("<eos>", " ", *"abcdefghijklmnopqrstuvwxyz")
 PAD_ID = 0
 SPACE_ID = 1
@@ -129,7 +130,7 @@ class Vocabulary:
     def from_counts(cls, words: Sequence[str], counts: Sequence[int], size: int, seed: int = SEED) -> Vocabulary:
         """The ``size`` most frequent ``words``, shuffled by ``RandomState(seed)``, after ``<eos>, <unknown>``.
 
-        Spec §1.1 ``word_vocabulary``. The article sorted with an unstable argsort, so its order among
+        The article's ``word_vocabulary``. The article sorted with an unstable argsort, so its order among
         equal counts at the cutoff is arbitrary; here ties are broken alphabetically, deterministically.
         """
         words, counts = list(words), np.asarray(counts)
@@ -202,7 +203,7 @@ def _require_normalized(text: str) -> None:
 
 
 def align(text: str, vocab: Vocabulary, *, tokens: Tokens | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Source and target of a whole normalised text (spec §1.1 ``make_source_target_alignment``).
+    """Source and target of a whole normalised text (the article's ``make_source_target_alignment``).
 
     Returns ``source (len(text),) uint8`` char ids and ``target (len(text),) int32`` word ids: every
     character of ``" " + word`` maps to ``vocab.id(word)`` (``UNKNOWN_ID`` when out of vocabulary).
@@ -289,7 +290,7 @@ def split_indices(
     n: int, seed: int = SEED, train_ratio: float = 0.9, valid_ratio: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chunk indices of train, valid, test: ``RandomState(seed).permutation(n)`` cut at
-    ``floor(train_ratio·n)`` and ``floor(valid_ratio·n)``; test gets the rest (spec §1.1 ``split_dataset``).
+    ``floor(train_ratio·n)`` and ``floor(valid_ratio·n)``; test gets the rest (the article's ``split_dataset``).
     For text8's 507,663 chunks: 456,896 / 25,383 / 25,384."""
     order = np.random.RandomState(seed).permutation(n)
     n_train, n_valid = math.floor(n * train_ratio), math.floor(n * valid_ratio)

@@ -1,4 +1,5 @@
-"""Test metrics: cross entropy and accuracy (spec §3.2) and autocomplete accuracy by characters typed (§5).
+"""Test metrics: cross entropy and accuracy (the article's appendix, "Model testing") and autocomplete accuracy by
+characters typed (its "Future work" section; https://distill.pub/2019/memorization-in-rnns/).
 
 Everything that touches logits runs jitted, batch by batch, and reduces on the device: only
 per-sequence sums or top-k ids come back to the host, never ``(n, T, words)`` logits.
@@ -27,7 +28,7 @@ UNKNOWN_WORD = "<unknown>"  # the target of out-of-vocabulary words in a result 
 
 
 def masked_cross_entropy(logits: jax.Array, target: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Softmax cross entropy with the article's mask (spec §1.3): neither <eos> nor <unknown> is trained.
+    """Softmax cross entropy with the article's mask (its autocomplete problem): neither <eos> nor <unknown> is trained.
 
     ``logits (..., words)``, ``target (...) int`` → ``(loss (...) float32, mask (...) bool)``;
     ``loss`` is already zero where ``mask`` is False, so ``loss.sum() / mask.sum()`` is the article's
@@ -42,7 +43,7 @@ def masked_cross_entropy(logits: jax.Array, target: jax.Array) -> tuple[jax.Arra
 def chars_typed(source: np.ndarray | None = None, *, is_space: np.ndarray | None = None) -> np.ndarray:
     """Characters of the current word typed so far, at every position: ``(..., T) ids → (..., T) int``.
 
-    As the article's ``ContextAccuracy`` counts it (spec §5): 0 at a space (the word's leading space),
+    As the article's ``ContextAccuracy`` counts it: 0 at a space (the word's leading space),
     otherwise one more than at the previous position, starting from 0 before the first position.
     Padding (id 0 is not a space) therefore continues the last word's count. Pass char ids as
     ``source``, or where the spaces are as ``is_space`` (``(..., T) bool``, e.g. from a result's text).
@@ -80,7 +81,7 @@ def accuracy_by_chars_typed(
     include_padding: bool = False,
     where: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative top-1…k accuracy by characters of the word typed (spec §5).
+    """Cumulative top-1…k accuracy by characters of the word typed (the article's accuracy graph).
 
     Args:
       source, target: ``(n, T)`` char ids and word ids, padded with 0 after ``lengths``.
@@ -174,7 +175,7 @@ def autocomplete_accuracy(
     model: AutocompleteModel, split, name: str | None = None, k: int = 3, *, batch_size: int = 32,
     max_chars: int | None = None, include_padding: bool = False, where: np.ndarray | None = None,
 ) -> AccuracyCurve:
-    """The article's accuracy graph for one model on one split (spec §5); ``where``: as in
+    """The article's accuracy graph for one model on one split; ``where``: as in
     :func:`accuracy_by_chars_typed`, an optional ``(n, T) bool`` mask of the positions to count."""
     topk = predict_topk(model, split, k=k, batch_size=batch_size)
     accuracy, counts = accuracy_by_chars_typed(
@@ -201,7 +202,7 @@ def _sequence_sums(graphdef, state, source, target, lengths, unigram):
 def evaluate(
     model: AutocompleteModel, split, train_counts: np.ndarray | None = None, *, train_split=None, batch_size: int = 32
 ) -> dict:
-    """The article's test metrics (spec §3.2), plus a token-weighted CE and a unigram baseline.
+    """The article's test metrics (its appendix, "Model testing"), plus a token-weighted CE and a unigram baseline.
 
     * ``cross_entropy``: mean over sequences of each sequence's masked-mean CE (the article's
       ``tf.metrics.mean`` at batch size 1); sequences with no trainable target are left out.
@@ -260,8 +261,8 @@ def connectivity_share_in_word(
 ) -> np.ndarray:
     """``(T,)``: per output position, the share of its connectivity mass inside the word being typed.
 
-    The current word runs from its leading space to the output position itself (spec §4.3, last
-    bullet: GRU 0.59, LSTM 0.61, Nested LSTM 0.86 on the article's sample). NaN where a row is all zero
+    The current word runs from its leading space to the output position itself (the article's
+    connectivity figure: GRU 0.59, LSTM 0.61, Nested LSTM 0.86 on the article's sample). NaN where a row is all zero
     and, with ``skip_unknown``, where a ConnectivityResult's target is ``<unknown>`` (the gradient of
     a class the model is not asked to predict). Pass a ConnectivityResult, or a raw ``(T, T)`` matrix
     and its text.

@@ -1,6 +1,6 @@
 """The autocomplete model: character embedding → stacked recurrent cells → dense layer over words.
 
-Spec §2.1::
+As the article's appendix describes them (https://distill.pub/2019/memorization-in-rnns/)::
 
     x_t (char id) → embedding (27 trainable rows + a fixed zero row for padding)
                   → cells, layer by layer, under ``jax.lax.scan``
@@ -183,7 +183,7 @@ def parameter_counts(model: AutocompleteModel) -> dict[str, int]:
     }
 
 
-#: The article's three models (spec §2.2), at its size.
+#: The article's three models (its appendix's parameter table), at its size.
 ARTICLE_MODELS = {
     "gru": ModelConfig(cell="gru", num_layers=2),
     "lstm": ModelConfig(cell="lstm", num_layers=2),

@@ -25,13 +25,13 @@ from memviz.results import AccuracyCurve, ConnectivityResult
 #: Folder of the article's published data.
 REFERENCE_DIR = DATA_DIR / "distill-2019"
 
-#: The article's fixed connectivity sample (spec §4.2): 35 words, 198 positions, leading space.
+#: The article's fixed connectivity sample (its connectivity figure): 35 words, 198 positions, leading space.
 SAMPLE_TEXT = (
     " context the formal study of grammar is an important part of education from a young age through"
     " advanced learning though the rules taught in schools are not a grammar in the sense most linguists use"
 )
 
-#: The walkthrough's output positions (spec §4.3), index -> what the article points out there.
+#: The connectivity figure's walkthrough: output position -> what the article points out there.
 WALKTHROUGH = {
     106: "'le' of learning: the Nested LSTM barely uses the past and guesses common 'l' words; "
     "the LSTM and GRU suggest 'learning', the GRU more confidently and more connected to 'advanced'.",
@@ -42,20 +42,20 @@ WALKTHROUGH = {
     "sentence but predicts wrongly (long-term memorization, not long-term understanding).",
 }
 
-#: The connectivity figure's default output position (the 'e' of "learning"; spec §4.3).
+#: The connectivity figure's default output position (the 'e' of "learning"; the connectivity figure).
 DEFAULT_INDEX = 106
 
 #: The hero figure's animation: output positions 12 -> 35 (space before "formal" to the last 'r' of
-#: "grammar"), every 200 ms, looping (spec §4.4).
+#: "grammar"), every 200 ms, looping (the hero figure at the article's top).
 HERO_RANGE = (12, 35)
 
-#: The hero figure shows only the first 70 characters of the sample (spec §4.4).
+#: The hero figure shows only the first 70 characters of the sample.
 HERO_LENGTH = 70
 
-#: The hero animation's step interval in milliseconds (spec §4.4).
+#: The hero animation's step interval in milliseconds.
 HERO_INTERVAL_MS = 200
 
-#: Test-split results of the article's appendix "Model testing" (spec §3.2); accuracy as a fraction.
+#: Test-split results of the article's appendix "Model testing"; accuracy as a fraction.
 TEST_METRICS = pd.DataFrame(
     {
         "model": list(TABLE_ORDER),
@@ -64,7 +64,7 @@ TEST_METRICS = pd.DataFrame(
     }
 )
 
-#: The article's model configurations and parameter counts (appendix; spec §2.2).
+#: The article's model configurations and parameter counts (its appendix).
 PARAMETER_COUNTS = pd.DataFrame(
     {
         "model": list(TABLE_ORDER),
@@ -106,13 +106,13 @@ def connectivities(models: tuple[str, ...] = TABLE_ORDER) -> list[ConnectivityRe
 
 
 def accuracy_curves() -> list[AccuracyCurve]:
-    """The accuracy-by-characters-typed curves (spec §5): one ``(3, 22)`` curve per model, top-1..3."""
+    """The accuracy-by-characters-typed curves ("Future work"): one ``(3, 22)`` curve per model, top-1..3."""
     blob = json.loads((REFERENCE_DIR / "word-length-results.json").read_text())
     return [AccuracyCurve(model=name, accuracy=np.asarray(blob[name], dtype=np.float64)) for name in TABLE_ORDER]
 
 
 def training_curves() -> pd.DataFrame:
-    """The article's training graph data (spec §3.3) as a tidy frame.
+    """The article's training graph data (its appendix) as a tidy frame.
 
     Columns: ``model``, ``dataset`` (``"train"`` | ``"valid"``), ``sec``, ``step``, ``loss``,
     ``loss_smooth`` (the article's ewm(alpha=0.25) over interleaved train/valid rows; it is what the

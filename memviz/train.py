@@ -1,4 +1,6 @@
-"""Training with optax, as the article trained (spec §3.1): Adam 1e-3, masked cross entropy, no tricks.
+"""Training with optax, as the article trained: Adam 1e-3, masked cross entropy, no tricks.
+
+(Madsen 2019, https://distill.pub/2019/memorization-in-rnns/.)
 
 ``train(config, directory)`` trains (resuming from the newest checkpoint in ``directory``),
 ``load_run(directory)`` restores a trained model, ``load_or_train`` does whichever applies.

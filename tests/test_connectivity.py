@@ -213,7 +213,8 @@ def test_share_in_word_by_hand():
 
 
 def test_share_in_word_on_the_articles_data():
-    """Spec §4.3: mean share over the 198 positions GRU 0.59, LSTM 0.61, NLSTM 0.86; at spaces 0.24/0.18/0.36."""
+    """The article's connectivity figure: mean share over the 198 positions GRU 0.59, LSTM 0.61, NLSTM 0.86;
+    at spaces 0.24/0.18/0.36."""
     for name, everywhere, at_spaces in [("gru", 0.59, 0.24), ("lstm", 0.61, 0.18), ("nlstm", 0.86, 0.36)]:
         records = json.loads((DATA_DIR / "distill-2019" / f"connectivity_{name}.json").read_text())
         result = ConnectivityResult.from_records(records, model=name)

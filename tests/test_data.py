@@ -1,4 +1,4 @@
-"""memviz.data: the article's autocomplete task (spec §1), checked value by value."""
+"""memviz.data: the article's autocomplete task, checked value by value."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_encode_names_offending_characters():
         encode_chars(" Hé!")
 
 
-# -- alignment (spec §1.1) ---------------------------------------------------------------------------
+# -- alignment -------------------------------------------------------------------------------------
 
 
 def test_worked_example_context_the():
@@ -73,7 +73,7 @@ def test_article_sample_with_article_vocabulary():
     vocab = Vocabulary.article()
     source, target = align(SAMPLE, vocab)
     assert len(source) == 198
-    assert not np.any(target == data.UNKNOWN_ID)  # the sample is all in-vocabulary (spec §1.3)
+    assert not np.any(target == data.UNKNOWN_ID)  # the sample is all in-vocabulary
     words = vocab.decode(target)
     assert words[:12] == ["context"] * 8 + ["the"] * 4
     assert words == data.targets_for_text(SAMPLE, vocab)
@@ -95,7 +95,7 @@ def test_word_spans():
     assert data.targets_for_text(" of ", Vocabulary(("<eos>", "<unknown>", "of"))) == ["of"] * 3 + ["<unknown>"]
 
 
-# -- vocabulary (spec §1.1 word_vocabulary) ----------------------------------------------------------
+# -- vocabulary (the article's word_vocabulary) -----------------------------------------------------
 
 
 def brute_force_vocabulary(words: list[str], size: int, seed: int) -> list[str]:
@@ -147,7 +147,7 @@ def test_vocabulary_validation():
 
 
 def article_chunks(word_lengths, max_length):
-    """The article's loop (spec §1.1), with over-long words skipped instead of emitted."""
+    """The article's loop, with over-long words skipped instead of emitted."""
     chunks, current, length = [], [], 0
     for i, n in enumerate(word_lengths):
         if n + 1 > max_length:  # skipped; it also closes the current chunk

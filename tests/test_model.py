@@ -89,7 +89,7 @@ def test_initialisers_embedding_uniform_and_dense_glorot():
         tiny_config("rnn", num_layers=1, embedding_features=300, hidden_features=40, num_words=200), rngs=nnx.Rngs(1)
     )
     e = np.asarray(model.embedding[...], np.float64)
-    bound = math.sqrt(1.0 / 27)  # spec §2.1: U(−√(1/27), +√(1/27))
+    bound = math.sqrt(1.0 / 27)  # the article's code: U(−√(1/27), +√(1/27))
     assert np.abs(e).max() <= bound * (1 + 1e-6)
     assert np.abs(e).max() > 0.98 * bound
     np.testing.assert_allclose(e.var(), bound**2 / 3, rtol=0.08)

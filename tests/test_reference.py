@@ -44,7 +44,7 @@ def test_connectivity_shapes_and_causality(results, name):
 
 
 def test_spec_value_ranges(results):
-    # spec §4.1: max ≈ 3526 (GRU), 562 (LSTM), 3209 (NLSTM)
+    # the published files: max ≈ 3526 (GRU), 562 (LSTM), 3209 (NLSTM)
     assert results["GRU"].raw.max() == pytest.approx(3526, rel=1e-3)
     assert results["LSTM"].raw.max() == pytest.approx(562, rel=1e-3)
     assert results["Nested LSTM"].raw.max() == pytest.approx(3209, rel=1e-3)
@@ -80,7 +80,7 @@ def test_walkthrough_targets_and_predictions(results):
     assert set(reference.WALKTHROUGH) == set(expected) and reference.DEFAULT_INDEX == 106
     for index, word in expected.items():
         assert all(results[m].targets[index] == word for m in TABLE_ORDER)
-    # spec §4.3 table
+    # the walkthrough's positions
     assert gru.top_words[106] == ("learning", "legal", "length")
     np.testing.assert_allclose(gru.top_probs[106], [0.575, 0.076, 0.044], atol=5e-4)
     assert results["LSTM"].top_words[162] == ("grammatical", "grammar", "gram")
