@@ -82,9 +82,16 @@ def time_model(cell: str, vocab, repeats: int, loop_rounds: int, chunk_size: int
     matrix, oracle = batched(), connectivity_by_definition(model, source, targets)
     med, low = float(np.median(runs)), min(runs)
     return {
-        "model": cell, "T": len(source), "first_call_s": first, "compile_s": first - low, "batched_s": med,
-        "batched_min_s": low, "loop_s": float(np.median(loops)), "loop_min_s": min(loops),
-        "speedup": float(np.median(loops)) / med, "speedup_min": min(loops) / low,
+        "model": cell,
+        "T": len(source),
+        "first_call_s": first,
+        "compile_s": first - low,
+        "batched_s": med,
+        "batched_min_s": low,
+        "loop_s": float(np.median(loops)),
+        "loop_min_s": min(loops),
+        "speedup": float(np.median(loops)) / med,
+        "speedup_min": min(loops) / low,
         "max_rel_diff": float(np.max(np.abs(matrix - oracle)) / np.max(np.abs(oracle))),
     }
 
@@ -110,13 +117,19 @@ def memory_child(cell: str, length: int, chunk_size: int) -> None:
     device = jax.devices()[0]
     stats = device.memory_stats() if device.platform != "cpu" else None
     device_peak = f"{stats['peak_bytes_in_use'] / 2**20:.0f}" if stats and "peak_bytes_in_use" in stats else "n/a"
-    print(f"MEMORY {cell} T={len(source)} peak_before_MiB={before:.0f} peak_MiB={peak:.0f} "
-          f"device_peak_MiB={device_peak} seconds={elapsed:.1f}")
+    print(
+        f"MEMORY {cell} T={len(source)} peak_before_MiB={before:.0f} peak_MiB={peak:.0f} "
+        f"device_peak_MiB={device_peak} seconds={elapsed:.1f}"
+    )
 
 
 def machine() -> str:
-    lines = [f"date: {datetime.datetime.now().isoformat(timespec='minutes')}", f"python: {platform.python_version()}",
-             f"jax {jax.__version__}, devices: {jax.devices()}", f"nproc: {os.cpu_count()}"]
+    lines = [
+        f"date: {datetime.datetime.now().isoformat(timespec='minutes')}",
+        f"python: {platform.python_version()}",
+        f"jax {jax.__version__}, devices: {jax.devices()}",
+        f"nproc: {os.cpu_count()}",
+    ]
     try:
         model = [ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")]
         lines.append(f"cpu: {model[0] if model else platform.processor()}")
@@ -143,24 +156,39 @@ def main() -> None:
 
     print(machine(), flush=True)
     vocab = vocabulary()
-    print(f"\nconnectivity of the article's sample ({len(SAMPLE)} characters), chunk_size={args.chunk_size}; "
-          f"{args.repeats} batched calls and {args.loop_rounds} calls of connectivity_by_definition (its compile "
-          f"included), alternating; median (min)")
-    header = (f"{'model':>6} {'first call':>10} {'compile':>8} {'batched':>16} {'by definition':>18} "
-              f"{'speedup':>14} {'max rel diff':>12}")
+    print(
+        f"\nconnectivity of the article's sample ({len(SAMPLE)} characters), chunk_size={args.chunk_size}; "
+        f"{args.repeats} batched calls and {args.loop_rounds} calls of connectivity_by_definition (its compile "
+        f"included), alternating; median (min)"
+    )
+    header = (
+        f"{'model':>6} {'first call':>10} {'compile':>8} {'batched':>16} {'by definition':>18} "
+        f"{'speedup':>14} {'max rel diff':>12}"
+    )
     print(header, flush=True)
     for cell in args.models:
         r = time_model(cell, vocab, args.repeats, args.loop_rounds, args.chunk_size)
-        print(f"{cell:>6} {r['first_call_s']:>9.2f}s {r['compile_s']:>7.2f}s "
-              f"{r['batched_s']:>7.3f}s ({r['batched_min_s']:.3f}s) "
-              f"{r['loop_s']:>8.2f}s ({r['loop_min_s']:.2f}s) {r['speedup']:>5.1f}x ({r['speedup_min']:.1f}x) "
-              f"{r['max_rel_diff']:>12.1e}", flush=True)
+        print(
+            f"{cell:>6} {r['first_call_s']:>9.2f}s {r['compile_s']:>7.2f}s "
+            f"{r['batched_s']:>7.3f}s ({r['batched_min_s']:.3f}s) "
+            f"{r['loop_s']:>8.2f}s ({r['loop_min_s']:.2f}s) {r['speedup']:>5.1f}x ({r['speedup_min']:.1f}x) "
+            f"{r['max_rel_diff']:>12.1e}",
+            flush=True,
+        )
 
     if not args.no_memory:
         print(f"\npeak memory, ~{args.memory_length}-character text, one fresh process per model")
         for cell in args.models:
-            cmd = [sys.executable, __file__, "--memory-child", cell, "--memory-length", str(args.memory_length),
-                   "--chunk-size", str(args.chunk_size)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--memory-child",
+                cell,
+                "--memory-length",
+                str(args.memory_length),
+                "--chunk-size",
+                str(args.chunk_size),
+            ]
             out = subprocess.run(cmd, capture_output=True, text=True)
             lines = [ln for ln in out.stdout.splitlines() if ln.startswith("MEMORY")]
             print(lines[0] if lines else f"{cell}: failed\n{out.stderr[-2000:]}", flush=True)

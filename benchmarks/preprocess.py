@@ -80,7 +80,7 @@ def main() -> None:
     source, target = timed("align", data.align, text, vocab, tokens=tokens)
     chunks = timed("chunk", data.chunk_boundaries, tokens.lengths(), data.MAX_LENGTH)
     whole = timed("pad", data.pad, chunks, source, target)
-    splits = timed("split", lambda: [whole[i] for i in data.split_indices(len(whole))])
+    splits = timed("split", lambda padded: [padded[i] for i in data.split_indices(len(padded))], whole)
     total = sum(times.values())
 
     oov = counts[vocab.encode(tokens.distinct) == data.UNKNOWN_ID].sum() / counts.sum()

@@ -36,8 +36,10 @@ def main() -> None:
     for renderer, positions in [("default", range(0, 198, 2)), ("svg", range(0, 198, 22))]:
         explorer = widgets.ConnectivityExplorer(results, **({} if renderer == "default" else {"renderer": renderer}))
         times = timed_steps(explorer, positions)
-        print(f"{renderer:>8} renderer: {len(times)} slider steps, median {statistics.median(times) * 1e3:.1f} ms, "
-              f"max {max(times) * 1e3:.1f} ms")
+        print(
+            f"{renderer:>8} renderer: {len(times)} slider steps, median {statistics.median(times) * 1e3:.1f} ms, "
+            f"max {max(times) * 1e3:.1f} ms"
+        )
 
 
 if __name__ == "__main__":

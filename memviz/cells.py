@@ -193,7 +193,9 @@ class GRUCell(nnx.RNNCellBase):
             return _matmul(jnp.concatenate([x, h_part], axis=-1), kernel[...], d) + bias
 
         return self._update(
-            h, fused(self.gate_kernel, self.gate_bias, h), lambda reset_h: fused(self.candidate_kernel, self.candidate_bias, reset_h)
+            h,
+            fused(self.gate_kernel, self.gate_bias, h),
+            lambda reset_h: fused(self.candidate_kernel, self.candidate_bias, reset_h),
         )
 
     @staticmethod
@@ -270,6 +272,7 @@ CELLS: dict[str, Callable[..., nnx.RNNCellBase]] = {
     "gru": GRUCell,
     "nlstm": NestedLSTMCell,
 }
+
 
 def make_cell(name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, compute_dtype: str = "float32"):
     """Build the cell registered under ``name`` (one of ``CELLS``)."""

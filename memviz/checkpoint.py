@@ -156,7 +156,9 @@ def _check_shapes(abstract: dict[str, Any], where: Path) -> None:
         wanted = {jax.tree_util.keystr(p, simple=True, separator="/"): tuple(a.shape) for p, a in _leaves(like)}
         for name in sorted(saved.keys() | wanted.keys()):
             if saved.get(name) != wanted.get(name):
-                wrong.append(f"{item}/{name}: saved {saved.get(name, 'nothing')}, expected {wanted.get(name, 'nothing')}")
+                wrong.append(
+                    f"{item}/{name}: saved {saved.get(name, 'nothing')}, expected {wanted.get(name, 'nothing')}"
+                )
     if wrong:
         shown = "\n  ".join(wrong[:6]) + (f"\n  ... and {len(wrong) - 6} more" if len(wrong) > 6 else "")
         raise CheckpointError(

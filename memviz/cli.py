@@ -1,9 +1,9 @@
 """Command line: ``memviz train | evaluate | connectivity``.
 
-    memviz train --cell gru --corpus austen --preset cpu --out runs/gru
-    memviz train --cell gru --preset cpu --out runs/gru --resume
-    memviz evaluate runs/gru
-    memviz connectivity runs/gru --text "the rules taught in schools" --out conn.json
+memviz train --cell gru --corpus austen --preset cpu --out runs/gru
+memviz train --cell gru --preset cpu --out runs/gru --resume
+memviz evaluate runs/gru
+memviz connectivity runs/gru --text "the rules taught in schools" --out conn.json
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from memviz.cells import CELLS
-from memviz.presets import PRESETS, get_preset
 from memviz.corpora import CORPORA
+from memviz.presets import PRESETS, get_preset
 
 
 def _train_parser(sub) -> None:
@@ -33,7 +33,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--layers", type=int, help="override the number of layers")
     p.add_argument("--compute-dtype", choices=["float32", "bfloat16"], help="matmul precision")
     p.add_argument("--unroll", type=int, help="lax.scan unroll factor")
-    p.add_argument("--wavefront", action="store_true", help="run stacked layers as one wavefront scan (faster on a GPU)")
+    p.add_argument(
+        "--wavefront", action="store_true", help="run stacked layers as one wavefront scan (faster on a GPU)"
+    )
     p.add_argument("--no-evaluate", action="store_true", help="skip the test-split evaluation at the end")
 
 
@@ -78,8 +80,10 @@ def cmd_train(args) -> int:
     config = _config_from_args(args)
     has_run = (args.out / checkpoint.CHECKPOINT_DIR).exists() and any((args.out / checkpoint.CHECKPOINT_DIR).iterdir())
     if has_run and not args.resume:
-        print(f"error: {args.out} already holds a run; pass --resume to continue it, or choose another --out",
-              file=sys.stderr)
+        print(
+            f"error: {args.out} already holds a run; pass --resume to continue it, or choose another --out",
+            file=sys.stderr,
+        )
         return 2
     if args.resume and (saved := checkpoint.read_config(args.out)) is not None:
         config = _resumed(config, saved, args.steps)
@@ -120,7 +124,9 @@ def cmd_connectivity(args) -> int:
     from memviz import connectivity, train
 
     if args.out.suffix not in (".json", ".html"):
-        raise ValueError(f"--out {args.out} must end in .json or .html: .json writes the article's layout, .html a standalone explorer")
+        raise ValueError(
+            f"--out {args.out} must end in .json or .html: .json writes the article's layout, .html a standalone explorer"
+        )
     run = train.load_run(args.run)
     vocab = run.dataset().vocab
     result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=not args.norm)
@@ -136,7 +142,9 @@ def cmd_connectivity(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="memviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="memviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     p = sub.add_parser("evaluate", help="print the article's test metrics for a run")

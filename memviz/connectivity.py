@@ -49,7 +49,6 @@ from memviz import corpora, data
 from memviz.model import NUM_CHARS, AutocompleteModel
 from memviz.results import ConnectivityResult
 
-
 # ----------------------------------------------------------------------------------------------
 # The jitted core
 # ----------------------------------------------------------------------------------------------
@@ -95,7 +94,7 @@ def _schedule(length: int, chunk_size: int) -> tuple[int, int, np.ndarray, np.nd
 
 def _stack_step(layers: nnx.List, carries: tuple, x_projected: jax.Array):
     """One time step of the whole stack: ``(carries, layer-0 projected input) -> (carries, top output)``."""
-    new_carries = []
+    new_carries, y = [], None
     for index, layer in enumerate(layers):
         if index > 0:
             x_projected = layer.project_inputs(y)
@@ -159,7 +158,9 @@ def _connectivity_and_topk(graphdef, state, source, targets, *, chunk_size: int,
 def _sequence(source, targets) -> tuple[np.ndarray, np.ndarray]:
     source, targets = np.asarray(source), np.asarray(targets)
     if source.ndim != 1 or source.shape != targets.shape or source.size == 0:
-        raise ValueError(f"source and targets must be (T,) arrays of one shape, T > 0, not {source.shape} and {targets.shape}")
+        raise ValueError(
+            f"source and targets must be (T,) arrays of one shape, T > 0, not {source.shape} and {targets.shape}"
+        )
     return source, targets
 
 
@@ -182,7 +183,9 @@ def _run(model: AutocompleteModel, source, targets, *, squared: bool, chunk_size
 # ----------------------------------------------------------------------------------------------
 
 
-def connectivity_matrix(model: AutocompleteModel, source, targets, *, squared: bool = True, chunk_size: int = 128) -> np.ndarray:
+def connectivity_matrix(
+    model: AutocompleteModel, source, targets, *, squared: bool = True, chunk_size: int = 128
+) -> np.ndarray:
     """Connectivity of one text: ``(T, T)`` float32, ``[t_out, t_in]``, exactly zero for ``t_in > t_out``.
 
     Args:
@@ -226,8 +229,15 @@ def connectivity_by_definition(model: AutocompleteModel, source, targets, *, squ
 
 
 def connectivity_result(
-    model: AutocompleteModel, source, targets, vocab, *, name: str | None = None, k: int = 3,
-    squared: bool = True, chunk_size: int = 128,
+    model: AutocompleteModel,
+    source,
+    targets,
+    vocab,
+    *,
+    name: str | None = None,
+    k: int = 3,
+    squared: bool = True,
+    chunk_size: int = 128,
 ) -> ConnectivityResult:
     """Connectivity plus the top-k predicted words of one ``(T,)`` id sequence, as a ConnectivityResult."""
     source, targets = np.asarray(source), np.asarray(targets)
@@ -244,8 +254,14 @@ def connectivity_result(
 
 
 def compute_connectivity(
-    model: AutocompleteModel, text: str, vocab, *, name: str | None = None, k: int = 3,
-    squared: bool = True, chunk_size: int = 128,
+    model: AutocompleteModel,
+    text: str,
+    vocab,
+    *,
+    name: str | None = None,
+    k: int = 3,
+    squared: bool = True,
+    chunk_size: int = 128,
 ) -> ConnectivityResult:
     """Connectivity of any text under ``model``, e.g. the article's sample sentence.
 
@@ -263,8 +279,15 @@ def compute_connectivity(
 
 
 def sequence_connectivity(
-    model: AutocompleteModel, split, index: int, vocab, *, name: str | None = None, k: int = 3,
-    squared: bool = True, chunk_size: int = 128,
+    model: AutocompleteModel,
+    split,
+    index: int,
+    vocab,
+    *,
+    name: str | None = None,
+    k: int = 3,
+    squared: bool = True,
+    chunk_size: int = 128,
 ) -> ConnectivityResult:
     """Connectivity of row ``index`` of a ``memviz.data.Split`` (trimmed to its length).
 

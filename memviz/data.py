@@ -23,16 +23,17 @@ import math
 import re
 import warnings
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from memviz.paths import DATA_DIR, cache_dir
 from memviz.corpora import CorpusFile, corpus_file, is_normalized, normalize_text
 from memviz.files import atomic_file
+from memviz.paths import DATA_DIR, cache_dir
 
 __all__ = [
     "CHARS", "PAD_ID", "SPACE_ID", "UNKNOWN_ID", "SEED", "DEFAULT_VOCAB_SIZE", "MAX_LENGTH",
@@ -510,8 +511,10 @@ def from_text(
     """
     normalized = normalize_text(text)
     if not normalized.text:
-        raise ValueError(f"no letters to analyse: no word is left after normalisation ({normalized.summary()}); "
-                         "the task needs a-z letters")
+        raise ValueError(
+            f"no letters to analyse: no word is left after normalisation ({normalized.summary()}); "
+            "the task needs a-z letters"
+        )
     if any(c.isalpha() for c in normalized.dropped):
         warnings.warn(f"letters without an a-z spelling were dropped: {normalized.summary()}", stacklevel=2)
     vocab_size = DEFAULT_VOCAB_SIZE["austen"] if vocab_size is None else vocab_size

@@ -150,7 +150,7 @@ def _batches(split, batch_size: int):
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
 
-        def rows(a):
+        def rows(a, start=start, stop=stop):
             return np.pad(np.asarray(a[start:stop]), [(0, batch_size - (stop - start))] + [(0, 0)] * (np.ndim(a) - 1))
 
         yield start, stop, rows(split.source), rows(split.target), rows(split.lengths)
@@ -172,14 +172,26 @@ def predict_topk(model: AutocompleteModel, split, k: int = 3, batch_size: int = 
 
 
 def autocomplete_accuracy(
-    model: AutocompleteModel, split, name: str | None = None, k: int = 3, *, batch_size: int = 32,
-    max_chars: int | None = None, include_padding: bool = False, where: np.ndarray | None = None,
+    model: AutocompleteModel,
+    split,
+    name: str | None = None,
+    k: int = 3,
+    *,
+    batch_size: int = 32,
+    max_chars: int | None = None,
+    include_padding: bool = False,
+    where: np.ndarray | None = None,
 ) -> AccuracyCurve:
     """The article's accuracy graph for one model on one split; ``where``: as in
     :func:`accuracy_by_chars_typed`, an optional ``(n, T) bool`` mask of the positions to count."""
     topk = predict_topk(model, split, k=k, batch_size=batch_size)
     accuracy, counts = accuracy_by_chars_typed(
-        split.source, split.target, split.lengths, topk, max_chars=max_chars, include_padding=include_padding,
+        split.source,
+        split.target,
+        split.lengths,
+        topk,
+        max_chars=max_chars,
+        include_padding=include_padding,
         where=where,
     )
     return AccuracyCurve(model=name or model.config.display_name, accuracy=accuracy, counts=counts)
@@ -280,7 +292,9 @@ def connectivity_share_in_word(
 
 
 def share_in_word_by_chars_typed(
-    results: Iterable[ConnectivityResult | tuple[np.ndarray, str]], *, max_chars: int | None = None,
+    results: Iterable[ConnectivityResult | tuple[np.ndarray, str]],
+    *,
+    max_chars: int | None = None,
     skip_unknown: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean in-word share of connectivity by characters of the word typed, over many sequences.

@@ -36,8 +36,16 @@ class TrainConfig:
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
 
     def __post_init__(self):
-        for name in ("vocab_size", "max_length", "batch_size", "steps", "eval_every", "log_every", "checkpoint_every",
-                     "keep_checkpoints"):
+        for name in (
+            "vocab_size",
+            "max_length",
+            "batch_size",
+            "steps",
+            "eval_every",
+            "log_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not self.learning_rate > 0:
@@ -74,7 +82,9 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, blob: dict[str, Any]) -> RunConfig:
-        return cls(model=ModelConfig(**blob["model"]), train=TrainConfig(**blob["train"]), preset=blob.get("preset", "custom"))
+        return cls(
+            model=ModelConfig(**blob["model"]), train=TrainConfig(**blob["train"]), preset=blob.get("preset", "custom")
+        )
 
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
@@ -119,8 +129,15 @@ def _cpu(cell: str) -> RunConfig:
     steps = {"rnn": 1200, "gru": 1200, "lstm": 1000, "nlstm": 1100}[cell]
     return RunConfig(
         model=ModelConfig(cell=cell, num_layers=1, hidden_features=hidden, embedding_features=hidden, num_words=4098),
-        train=TrainConfig(corpus="austen", vocab_size=4096, batch_size=32, steps=steps, learning_rate=5e-3,
-                          lr_schedule="cosine", checkpoint_every=250),
+        train=TrainConfig(
+            corpus="austen",
+            vocab_size=4096,
+            batch_size=32,
+            steps=steps,
+            learning_rate=5e-3,
+            lr_schedule="cosine",
+            checkpoint_every=250,
+        ),
         preset="cpu",
     )
 
@@ -129,8 +146,16 @@ def _tiny(cell: str) -> RunConfig:
     # For tests and the notebooks' smoke mode (MEMVIZ_SMOKE=1): seconds, not minutes.
     return RunConfig(
         model=ModelConfig(cell=cell, num_layers=1, hidden_features=32, embedding_features=16, num_words=514),
-        train=TrainConfig(corpus="austen", vocab_size=512, batch_size=8, steps=4, eval_every=2, log_every=1,
-                          checkpoint_every=2, max_length=200),
+        train=TrainConfig(
+            corpus="austen",
+            vocab_size=512,
+            batch_size=8,
+            steps=4,
+            eval_every=2,
+            log_every=1,
+            checkpoint_every=2,
+            max_length=200,
+        ),
         preset="tiny",
     )
 

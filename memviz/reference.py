@@ -78,7 +78,7 @@ PARAMETER_COUNTS = pd.DataFrame(
 ).astype({"depth": "Int64"})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _connectivity(name: str) -> ConnectivityResult:
     records = json.loads((REFERENCE_DIR / f"connectivity_{cell_name(name)}.json").read_text())
     result = ConnectivityResult.from_records(records, model=name, squared=True)
@@ -96,7 +96,9 @@ def connectivity(model: str) -> ConnectivityResult:
     """
     name = display_name(model)
     if name not in TABLE_ORDER:
-        raise ValueError(f"the article published no connectivity for {model!r}; its models are {', '.join(TABLE_ORDER)}")
+        raise ValueError(
+            f"the article published no connectivity for {model!r}; its models are {', '.join(TABLE_ORDER)}"
+        )
     return _connectivity(name)
 
 

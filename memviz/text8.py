@@ -62,7 +62,10 @@ def _manual_hint(url: str, dest: Path) -> str:
 
 
 def verify_text8_zip(
-    path: Path, *, zip_size: int | None = TEXT8_ZIP_SIZE, member_size: int = TEXT8_SIZE,
+    path: Path,
+    *,
+    zip_size: int | None = TEXT8_ZIP_SIZE,
+    member_size: int = TEXT8_SIZE,
     member_sha256: str | None = TEXT8_SHA256,
 ) -> None:
     """Raise :class:`DownloadError` unless ``path`` is a sound text8 zip.
@@ -132,7 +135,9 @@ def _fetch(url: str, path: Path, *, zip_size: int | None, progress: bool, timeou
         if None not in (announced, zip_size) and announced != zip_size:
             raise DownloadError(f"the server announces {announced:,} bytes, text8.zip has {zip_size:,}")
         received = 0
-        with tqdm(total=announced or zip_size, unit="B", unit_scale=True, desc="text8.zip", disable=not progress) as bar:
+        with tqdm(
+            total=announced or zip_size, unit="B", unit_scale=True, desc="text8.zip", disable=not progress
+        ) as bar:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
                 received += len(chunk)

@@ -59,7 +59,9 @@ class Run:
 def dataset_for(config: RunConfig) -> data.Dataset:
     """The dataset (corpus, vocabulary, splits) that ``config`` trains on."""
     tc = config.train
-    return data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab)
+    return data.load_dataset(
+        tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab
+    )
 
 
 def build_model(config: ModelConfig, seed: int) -> AutocompleteModel:
@@ -273,7 +275,9 @@ class _Logger:
         if step % tc.log_every == 0 or step == 1:
             self.rows.append({"model": name, "dataset": "train", "sec": sec, "step": step, "loss": loss})
         if step % tc.eval_every == 0 or step == 1:
-            self.rows.append({"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": self._valid_loss(step, params)})
+            self.rows.append(
+                {"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": self._valid_loss(step, params)}
+            )
 
     def _valid_loss(self, step: int, params) -> float:
         tc = self.config.train
@@ -291,7 +295,9 @@ def _progress_bar(config: RunConfig, start: int, enabled: bool):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=config.train.steps, initial=start, desc=f"{config.model.display_name} ({config.preset})", unit="step")
+    return tqdm(
+        total=config.train.steps, initial=start, desc=f"{config.model.display_name} ({config.preset})", unit="step"
+    )
 
 
 def _check_dataset(dataset: data.Dataset, config: RunConfig) -> None:
@@ -328,7 +334,9 @@ def load_or_train(config: RunConfig, directory: str | Path, **kwargs) -> Run:
     """Restore the run in ``directory`` if it is complete, otherwise train (or resume) it."""
     directory = Path(directory)
     ckpt.check_config(directory, config)
-    mngr = ckpt.manager(directory, config.train.keep_checkpoints) if (directory / ckpt.CHECKPOINT_DIR).exists() else None
+    mngr = (
+        ckpt.manager(directory, config.train.keep_checkpoints) if (directory / ckpt.CHECKPOINT_DIR).exists() else None
+    )
     if mngr is not None and mngr.latest_step() == config.train.steps:
         return load_run(directory)
     return train(config, directory, **kwargs)

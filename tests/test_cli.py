@@ -59,7 +59,10 @@ def test_resume_refuses_another_cell_or_size_naming_the_fields(run_dir, capsys):
     before = (run_dir / checkpoint.CONFIG_FILE).read_text()
     assert cli.main(["train", "--cell", "lstm", "--preset", "tiny", "--out", str(run_dir), "--resume"]) == 2
     assert "model.cell: 'gru' -> 'lstm'" in _one_error_line(capsys.readouterr().err)
-    assert cli.main(["train", "--cell", "gru", "--preset", "tiny", "--hidden", "64", "--out", str(run_dir), "--resume"]) == 2
+    assert (
+        cli.main(["train", "--cell", "gru", "--preset", "tiny", "--hidden", "64", "--out", str(run_dir), "--resume"])
+        == 2
+    )
     err = _one_error_line(capsys.readouterr().err)
     assert "model.hidden_features: 32 -> 64" in err and "model.embedding_features: 16 -> 64" in err
     assert (run_dir / checkpoint.CONFIG_FILE).read_text() == before and _steps(run_dir) == [2, 4]
@@ -67,13 +70,27 @@ def test_resume_refuses_another_cell_or_size_naming_the_fields(run_dir, capsys):
 
 def test_resume_refuses_fewer_steps_than_trained(run_dir, capsys):
     before = (run_dir / checkpoint.CONFIG_FILE).read_text()
-    assert cli.main(["train", "--cell", "gru", "--preset", "tiny", "--steps", "2", "--out", str(run_dir), "--resume"]) == 2
+    assert (
+        cli.main(["train", "--cell", "gru", "--preset", "tiny", "--steps", "2", "--out", str(run_dir), "--resume"]) == 2
+    )
     assert "already trained 4 steps" in _one_error_line(capsys.readouterr().err)
     assert (run_dir / checkpoint.CONFIG_FILE).read_text() == before and _steps(run_dir) == [2, 4]
 
 
 def test_resume_for_longer_continues_the_same_run(run_dir, capsys):
-    args = ["train", "--cell", "gru", "--preset", "tiny", "--steps", "6", "--out", str(run_dir), "--resume", "--no-evaluate"]
+    args = [
+        "train",
+        "--cell",
+        "gru",
+        "--preset",
+        "tiny",
+        "--steps",
+        "6",
+        "--out",
+        str(run_dir),
+        "--resume",
+        "--no-evaluate",
+    ]
     assert cli.main(args) == 0
     assert checkpoint.read_config(run_dir).train.steps == 6 and _steps(run_dir) == [2, 4, 6]
     history = checkpoint.read_history(run_dir)
@@ -102,7 +119,9 @@ def test_a_non_finite_checkpoint_is_refused_by_load_evaluate_and_connectivity(ru
 
 def test_os_error_is_one_line(run_dir, capsys, tmp_path):
     (tmp_path / "afile").write_text("not a folder")
-    assert cli.main(["connectivity", str(run_dir), "--text", "the cat", "--out", str(tmp_path / "afile" / "c.json")]) == 2
+    assert (
+        cli.main(["connectivity", str(run_dir), "--text", "the cat", "--out", str(tmp_path / "afile" / "c.json")]) == 2
+    )
     assert "afile" in _one_error_line(capsys.readouterr().err)
 
 
@@ -111,7 +130,9 @@ def test_download_error_is_one_line(tmp_path, capsys, monkeypatch):
         raise DownloadError("Could not get text8 from http://127.0.0.1:9/text8.zip: refused\nDownload it by hand")
 
     monkeypatch.setattr(train, "dataset_for", offline)
-    assert cli.main(["train", "--cell", "gru", "--preset", "tiny", "--corpus", "text8", "--out", str(tmp_path / "r")]) == 2
+    assert (
+        cli.main(["train", "--cell", "gru", "--preset", "tiny", "--corpus", "text8", "--out", str(tmp_path / "r")]) == 2
+    )
     assert "Could not get text8" in _one_error_line(capsys.readouterr().err)
 
 
@@ -144,7 +165,11 @@ def test_files_follow_the_umask(tmp_path, tiny_dataset, monkeypatch, umask):
 
 
 def test_choices_are_checked_by_the_parser(capsys):
-    for flag, bad, listed in [("--cell", "transformer", "gru"), ("--preset", "huge", "tiny"), ("--corpus", "wiki", "text8")]:
+    for flag, bad, listed in [
+        ("--cell", "transformer", "gru"),
+        ("--preset", "huge", "tiny"),
+        ("--corpus", "wiki", "text8"),
+    ]:
         args = ["train", "--cell", "gru", "--out", "x", flag, bad]
         with pytest.raises(SystemExit) as exit_:
             cli.main(args)

@@ -70,8 +70,10 @@ def test_equals_central_finite_differences(gru):
     embedded = table[jnp.asarray(source)]  # (T, embedding)
     # Every (t, v, ±) perturbation is one sequence; one batched forward gives every output's logit.
     t, v, sign = np.meshgrid(np.arange(TIME), np.arange(NUM_CHARS), [1.0, -1.0], indexing="ij")
-    shift = jnp.zeros((t.size, TIME, embedded.shape[1])).at[np.arange(t.size), t.ravel()].set(
-        eps * sign.ravel()[:, None] * table[v.ravel()]
+    shift = (
+        jnp.zeros((t.size, TIME, embedded.shape[1]))
+        .at[np.arange(t.size), t.ravel()]
+        .set(eps * sign.ravel()[:, None] * table[v.ravel()])
     )
     logits = jax.jit(lambda e: model.logits(model.recur(e)))(embedded[None] + shift)  # (t·v·2, T, words)
     true = np.asarray(logits[:, np.arange(TIME), targets]).reshape(TIME, NUM_CHARS, 2, TIME)
@@ -178,8 +180,14 @@ def test_sequence_connectivity_trims_a_split_row(gru):
 def test_share_in_word_skips_unknown_targets():
     text = " ab c"
     raw = np.tril(np.ones((5, 5)))
-    result = ConnectivityResult(model="m", text=text, targets=("ab", "ab", "ab", "<unknown>", "<unknown>"), raw=raw,
-                                top_words=(("ab",),) * 5, top_probs=np.ones((5, 1)))
+    result = ConnectivityResult(
+        model="m",
+        text=text,
+        targets=("ab", "ab", "ab", "<unknown>", "<unknown>"),
+        raw=raw,
+        top_words=(("ab",),) * 5,
+        top_probs=np.ones((5, 1)),
+    )
     np.testing.assert_allclose(connectivity_share_in_word(result), [1, 1, 1, np.nan, np.nan])
     np.testing.assert_allclose(connectivity_share_in_word(result, skip_unknown=False), [1, 1, 1, 1 / 4, 2 / 5])
     mean, counts = share_in_word_by_chars_typed([result])

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import os
-import signal
-import subprocess
-import sys
-import time
 import io
+import os
 import random
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 import zipfile
 
 import numpy as np
@@ -79,7 +79,16 @@ def test_ascii_equals_an_independent_port_of_wikifil():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("", True), (" a", True), (" ab cd", True), ("a", False), (" a ", False), (" a  b", False), (" A", False), (" é", False)],
+    [
+        ("", True),
+        (" a", True),
+        (" ab cd", True),
+        ("a", False),
+        (" a ", False),
+        (" a  b", False),
+        (" A", False),
+        (" é", False),
+    ],
 )
 def test_is_normalized(text, expected):
     assert is_normalized(text) is expected

@@ -222,7 +222,9 @@ def test_from_text_builds_consistent_splits(max_length):
         for i in range(len(split)):
             chunk = split.text(i)
             assert (text + " ").find(chunk + " ") >= 0  # whole words only
-            assert dataset.vocab.decode(split.target[i, : split.lengths[i]]) == data.targets_for_text(chunk, dataset.vocab)
+            assert dataset.vocab.decode(split.target[i, : split.lengths[i]]) == data.targets_for_text(
+                chunk, dataset.vocab
+            )
             words += chunk.split()
     fitting = [w for w in text.split() if len(w) < max_length]
     assert collections.Counter(words) == collections.Counter(fitting)  # no word lost or duplicated
@@ -265,7 +267,9 @@ def test_unknown_corpus_name():
 
 def test_austen_corpus_figures():
     text = corpora.load_corpus("austen")
-    assert hashlib.sha256(text.encode()).hexdigest() == "d426658edd10da3b93a717db6ba26da613f9e9d4d2cde1c473d99c325ab0cac3"
+    assert (
+        hashlib.sha256(text.encode()).hexdigest() == "d426658edd10da3b93a717db6ba26da613f9e9d4d2cde1c473d99c325ab0cac3"
+    )
     dataset = data.load_dataset("austen", cache=False)
     stats = dataset.stats
     assert (stats.n_chars, stats.n_words, stats.n_distinct_words) == (3_873_594, 729_782, 13_732)
@@ -329,4 +333,6 @@ def test_random_unicode_through_from_text_stays_in_the_alphabet():
             continue
         for split in (dataset.train, dataset.valid, dataset.test):
             assert split.source.max(initial=0) < len(CHARS)
-            assert all(set(split.text(i)) <= set(CHARS[1]) | set("abcdefghijklmnopqrstuvwxyz") for i in range(len(split)))
+            assert all(
+                set(split.text(i)) <= set(CHARS[1]) | set("abcdefghijklmnopqrstuvwxyz") for i in range(len(split))
+            )

@@ -28,7 +28,7 @@ def tiny_model(cell: str, seed: int = 0, **kw) -> AutocompleteModel:
     for layer in model.layers:
         state = nnx.state(layer, nnx.Param)
         keys = iter(jax.random.split(jax.random.key(seed + 100), len(jax.tree.leaves(state))))
-        nnx.update(layer, jax.tree.map(lambda p: p + 0.3 * jax.random.normal(next(keys), p.shape), state))
+        nnx.update(layer, jax.tree.map(lambda p, keys=keys: p + 0.3 * jax.random.normal(next(keys), p.shape), state))
     return model
 
 

@@ -18,8 +18,14 @@ def results():
 def test_shipped_files_and_attribution():
     folder = DATA_DIR / "distill-2019"
     assert reference.REFERENCE_DIR == folder
-    for name in ("autocomplete.json", "autocomplete-training.csv", "word-length-results.json",
-                 "connectivity_gru.json", "connectivity_lstm.json", "connectivity_nlstm.json"):
+    for name in (
+        "autocomplete.json",
+        "autocomplete-training.csv",
+        "word-length-results.json",
+        "connectivity_gru.json",
+        "connectivity_lstm.json",
+        "connectivity_nlstm.json",
+    ):
         assert (folder / name).stat().st_size > 1000, name
     readme = (folder / "README.md").read_text()
     assert "MIT" in readme and "nearForm" in readme and "2d3ca6c" in readme

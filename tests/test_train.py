@@ -17,8 +17,8 @@ import pytest
 from flax import nnx
 
 from memviz import checkpoint, cli, data, train
-from memviz.presets import RunConfig, TrainConfig
 from memviz.model import ModelConfig
+from memviz.presets import RunConfig, TrainConfig
 
 WORDS = "the cat sat on a mat while her sister read a long letter from the country house".split()
 
@@ -36,8 +36,9 @@ def dataset():
 def _config(steps: int = 4, **train_changes) -> RunConfig:
     return RunConfig(
         model=ModelConfig(cell="gru", num_layers=1, hidden_features=16, embedding_features=8, num_words=14),
-        train=TrainConfig(vocab_size=12, batch_size=4, steps=steps, checkpoint_every=2, eval_every=2, log_every=1,
-                          **train_changes),
+        train=TrainConfig(
+            vocab_size=12, batch_size=4, steps=steps, checkpoint_every=2, eval_every=2, log_every=1, **train_changes
+        ),
         preset="test",
     )
 
@@ -254,7 +255,9 @@ def test_cosine_schedule_decays_to_zero_and_pins_the_length(tmp_path, dataset):
     train.train(config, tmp_path, dataset=dataset, progress=False)
     # A constant-rate run may be resumed for longer; a decaying one may not: its decay is laid out over `steps`.
     with pytest.raises(checkpoint.CheckpointError, match=r"train.steps: 4 -> 6"):
-        train.train(_config(steps=6, lr_schedule="cosine", learning_rate=0.01), tmp_path, dataset=dataset, progress=False)
+        train.train(
+            _config(steps=6, lr_schedule="cosine", learning_rate=0.01), tmp_path, dataset=dataset, progress=False
+        )
     with pytest.raises(ValueError, match="choose one of constant, cosine"):
         _config(lr_schedule="linear")
 
