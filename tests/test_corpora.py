@@ -237,10 +237,6 @@ def test_another_text_of_the_right_size_is_rejected(server, tmp_path):
         read_text8(tmp_path / "text8.zip", member_size=len(MEMBER), member_sha256=SHA256)
 
 
-def test_the_published_checksum_is_the_default():
-    assert text8.TEXT8_SHA256 == "6e890197040d37d85beb962ae1f041ff1d9a9ca8d20c7d99c85027eebf51dca7"
-
-
 def test_a_stalled_download_is_rejected_and_leaves_no_file(server, tmp_path):
     server.mode, server.stall_seconds = "stall", 3.0
     with pytest.raises(DownloadError, match="timed out"):
