@@ -134,8 +134,11 @@ def restore(mngr: ocp.CheckpointManager, like: dict[str, Any], step: int | None 
 def _saved_shapes(where: Path, item: str) -> dict[str, tuple[int, ...]] | None:
     """``{path: shape}`` of the arrays saved under ``item`` at ``where``, None if the metadata can't be read."""
     try:
-        with ocp.StandardCheckpointer() as reader:
-            tree = reader.metadata(where / item).item_metadata
+        reader = ocp.PyTreeCheckpointHandler()  # reads the tree's metadata only (no arrays), quietly
+        try:
+            tree = reader.metadata(where / item)
+        finally:
+            reader.close()
     except Exception:  # unreadable metadata: the restore itself reports it
         return None
     shapes = {jax.tree_util.keystr(p, simple=True, separator="/"): tuple(m.shape) for p, m in _leaves(tree)}
