@@ -4,13 +4,13 @@
     python benchmarks/connectivity.py --models gru --no-memory
 
 For each of ``memviz.model.ARTICLE_MODELS`` (600 units, 16,386 words, random initialisation — the
-cost does not depend on the weights' values), on the article's 198-character sample (spec §4.2):
+cost does not depend on the weights' values), on the article's 198-character sample:
 
 * ``connectivity_matrix``: the first call (trace + compile + run), then ``--repeats`` timed calls;
-* the baseline: one jitted function giving one output row by ``jax.grad`` of the true word's logit
-  over the whole text (compiled once, the output position a traced argument), called for
-  ``--loop-positions`` positions spread over the text and extrapolated to all 198. Each round
-  times one batched call and then the loop, so that load from other processes hits both;
+* the baseline: ``connectivity_by_definition``, one ``jax.grad`` of the true word's logit per output
+  position over the whole text (its row function compiled once per call, the position a traced
+  argument), timed whole, ``--loop-rounds`` times, in alternation with the batched calls so that
+  load from other processes hits both;
 * peak memory for a ~2,000-character text, each model in a fresh process (VmHWM, the peak
   resident set; on a GPU also the device's ``peak_bytes_in_use``).
 
@@ -30,14 +30,13 @@ import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from memviz import data  # noqa: E402
-from memviz.connectivity import connectivity_matrix  # noqa: E402
+from memviz.connectivity import connectivity_by_definition, connectivity_matrix  # noqa: E402
 from memviz.model import ARTICLE_MODELS, AutocompleteModel  # noqa: E402
 
 SAMPLE = (
@@ -62,55 +61,38 @@ def long_text(length: int) -> str:
     return text[: text.rindex(" ", 0, length + 1)]
 
 
-def loop_row_function(model: AutocompleteModel, source: np.ndarray, targets: np.ndarray):
-    """One jitted ``t_out -> (T,)`` row: ``jax.grad`` of the true logit w.r.t. the embedded input, through E."""
-    table = model.embedding_table()
-    embedded = table[jnp.asarray(source)][None]
-    targets = jnp.asarray(targets)
-
-    @jax.jit
-    def row(t_out):
-        def true_logit(e):
-            return model.logits(model.recur(e)[0, t_out])[targets[t_out]]
-
-        g = jax.grad(true_logit)(embedded)[0]
-        return jnp.sum((g @ table.T) ** 2, axis=-1)
-
-    return row
-
-
 def seconds(fn) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
-def time_model(cell: str, vocab, repeats: int, loop_positions: int, chunk_size: int) -> dict:
-    """Time both ways in alternation (``repeats`` rounds), so that a burst of load elsewhere hits both."""
+def time_model(cell: str, vocab, repeats: int, loop_rounds: int, chunk_size: int) -> dict:
+    """Time both ways in alternation, so that a burst of load elsewhere hits both."""
     model = AutocompleteModel(ARTICLE_MODELS[cell], rngs=nnx.Rngs(0))
     source, targets = data.align(SAMPLE, vocab)
-    length = len(source)
     batched = lambda: connectivity_matrix(model, source, targets, chunk_size=chunk_size)  # noqa: E731
-    row = loop_row_function(model, source, targets)
-    positions = np.linspace(0, length - 1, loop_positions).round().astype(int)
-
     first = seconds(batched)
-    loop_first = seconds(lambda: row(0).block_until_ready())
-    runs, rows = [], []
-    for _ in range(repeats):
-        runs.append(seconds(batched))
-        rows.append(seconds(lambda: [row(int(t)).block_until_ready() for t in positions]) / loop_positions)
-
-    # The two agree (on the positions the loop computed).
-    matrix = connectivity_matrix(model, source, targets, chunk_size=chunk_size)
-    loop_rows = np.stack([np.asarray(row(int(t))) for t in positions[:3]])
-    agree = float(np.max(np.abs(matrix[positions[:3]] - loop_rows)) / np.max(np.abs(loop_rows)))
+    runs, loops = [], []
+    for round_ in range(max(repeats, loop_rounds)):
+        if round_ < repeats:
+            runs.append(seconds(batched))
+        if round_ < loop_rounds:
+            loops.append(seconds(lambda: connectivity_by_definition(model, source, targets)))
+    matrix, oracle = batched(), connectivity_by_definition(model, source, targets)
     med, low = float(np.median(runs)), min(runs)
     return {
-        "model": cell, "T": length, "first_call_s": first, "compile_s": first - low, "batched_s": med,
-        "batched_min_s": low, "loop_compile_s": loop_first - min(rows), "loop_row_s": float(np.median(rows)),
-        "loop_row_min_s": min(rows), "speedup": float(np.median(rows)) * length / med,
-        "speedup_min": min(rows) * length / low, "max_rel_diff": agree,
+        "model": cell,
+        "T": len(source),
+        "first_call_s": first,
+        "compile_s": first - low,
+        "batched_s": med,
+        "batched_min_s": low,
+        "loop_s": float(np.median(loops)),
+        "loop_min_s": min(loops),
+        "speedup": float(np.median(loops)) / med,
+        "speedup_min": min(loops) / low,
+        "max_rel_diff": float(np.max(np.abs(matrix - oracle)) / np.max(np.abs(oracle))),
     }
 
 
@@ -135,13 +117,19 @@ def memory_child(cell: str, length: int, chunk_size: int) -> None:
     device = jax.devices()[0]
     stats = device.memory_stats() if device.platform != "cpu" else None
     device_peak = f"{stats['peak_bytes_in_use'] / 2**20:.0f}" if stats and "peak_bytes_in_use" in stats else "n/a"
-    print(f"MEMORY {cell} T={len(source)} peak_before_MiB={before:.0f} peak_MiB={peak:.0f} "
-          f"device_peak_MiB={device_peak} seconds={elapsed:.1f}")
+    print(
+        f"MEMORY {cell} T={len(source)} peak_before_MiB={before:.0f} peak_MiB={peak:.0f} "
+        f"device_peak_MiB={device_peak} seconds={elapsed:.1f}"
+    )
 
 
 def machine() -> str:
-    lines = [f"date: {datetime.datetime.now().isoformat(timespec='minutes')}", f"python: {platform.python_version()}",
-             f"jax {jax.__version__}, devices: {jax.devices()}", f"nproc: {os.cpu_count()}"]
+    lines = [
+        f"date: {datetime.datetime.now().isoformat(timespec='minutes')}",
+        f"python: {platform.python_version()}",
+        f"jax {jax.__version__}, devices: {jax.devices()}",
+        f"nproc: {os.cpu_count()}",
+    ]
     try:
         model = [ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")]
         lines.append(f"cpu: {model[0] if model else platform.processor()}")
@@ -157,7 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(ARTICLE_MODELS), choices=list(ARTICLE_MODELS))
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds after the first call")
-    parser.add_argument("--loop-positions", type=int, default=20, help="output positions the jax.grad loop times")
+    parser.add_argument("--loop-rounds", type=int, default=2, help="timed calls of connectivity_by_definition")
     parser.add_argument("--chunk-size", type=int, default=128)
     parser.add_argument("--memory-length", type=int, default=2000, help="characters of the memory test's text")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory test")
@@ -168,25 +156,39 @@ def main() -> None:
 
     print(machine(), flush=True)
     vocab = vocabulary()
-    print(f"\nconnectivity of the article's sample ({len(SAMPLE)} characters), chunk_size={args.chunk_size}; "
-          f"{args.repeats} rounds, each: one batched call, then the jax.grad loop over {args.loop_positions} "
-          f"positions (extrapolated to all); median (min) over rounds")
-    header = (f"{'model':>6} {'first call':>10} {'compile':>8} {'batched':>16} {'loop/row':>17} "
-              f"{'loop, all':>10} {'speedup':>14} {'max rel diff':>12}")
+    print(
+        f"\nconnectivity of the article's sample ({len(SAMPLE)} characters), chunk_size={args.chunk_size}; "
+        f"{args.repeats} batched calls and {args.loop_rounds} calls of connectivity_by_definition (its compile "
+        f"included), alternating; median (min)"
+    )
+    header = (
+        f"{'model':>6} {'first call':>10} {'compile':>8} {'batched':>16} {'by definition':>18} "
+        f"{'speedup':>14} {'max rel diff':>12}"
+    )
     print(header, flush=True)
     for cell in args.models:
-        r = time_model(cell, vocab, args.repeats, args.loop_positions, args.chunk_size)
-        print(f"{cell:>6} {r['first_call_s']:>9.2f}s {r['compile_s']:>7.2f}s "
-              f"{r['batched_s']:>7.3f}s ({r['batched_min_s']:.3f}s) "
-              f"{r['loop_row_s'] * 1e3:>6.1f}ms ({r['loop_row_min_s'] * 1e3:.1f}ms) "
-              f"{r['loop_row_s'] * r['T']:>9.2f}s {r['speedup']:>5.1f}x ({r['speedup_min']:.1f}x) "
-              f"{r['max_rel_diff']:>12.1e}", flush=True)
+        r = time_model(cell, vocab, args.repeats, args.loop_rounds, args.chunk_size)
+        print(
+            f"{cell:>6} {r['first_call_s']:>9.2f}s {r['compile_s']:>7.2f}s "
+            f"{r['batched_s']:>7.3f}s ({r['batched_min_s']:.3f}s) "
+            f"{r['loop_s']:>8.2f}s ({r['loop_min_s']:.2f}s) {r['speedup']:>5.1f}x ({r['speedup_min']:.1f}x) "
+            f"{r['max_rel_diff']:>12.1e}",
+            flush=True,
+        )
 
     if not args.no_memory:
         print(f"\npeak memory, ~{args.memory_length}-character text, one fresh process per model")
         for cell in args.models:
-            cmd = [sys.executable, __file__, "--memory-child", cell, "--memory-length", str(args.memory_length),
-                   "--chunk-size", str(args.chunk_size)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--memory-child",
+                cell,
+                "--memory-length",
+                str(args.memory_length),
+                "--chunk-size",
+                str(args.chunk_size),
+            ]
             out = subprocess.run(cmd, capture_output=True, text=True)
             lines = [ln for ln in out.stdout.splitlines() if ln.startswith("MEMORY")]
             print(lines[0] if lines else f"{cell}: failed\n{out.stderr[-2000:]}", flush=True)

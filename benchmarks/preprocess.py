@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from memviz import data
+from memviz import corpora, data
 
 
 def synthetic_text(n_chars: int, seed: int = 0, lexicon_size: int = 260_000) -> str:
@@ -73,14 +73,14 @@ def main() -> None:
         times[name] = time.perf_counter() - start
         return result
 
-    assert timed("check normalised", data.is_normalized, text)
+    assert timed("check normalised", corpora.is_normalized, text)
     tokens = timed("tokenize", data.tokenize, text)
     counts = tokens.counts()
     vocab = timed("vocabulary", data.Vocabulary.from_counts, tokens.distinct, counts, args.vocab_size)
     source, target = timed("align", data.align, text, vocab, tokens=tokens)
     chunks = timed("chunk", data.chunk_boundaries, tokens.lengths(), data.MAX_LENGTH)
     whole = timed("pad", data.pad, chunks, source, target)
-    splits = timed("split", lambda: [whole[i] for i in data.split_indices(len(whole))])
+    splits = timed("split", lambda padded: [padded[i] for i in data.split_indices(len(padded))], whole)
     total = sum(times.values())
 
     oov = counts[vocab.encode(tokens.distinct) == data.UNKNOWN_ID].sum() / counts.sum()

@@ -11,8 +11,8 @@ half of the matmul out of the time loop:
 TF does (the form the layer-wavefront loop of ``memviz.model`` uses): it equals
 ``cell.step(carry, cell.project_inputs(x))`` up to float rounding.
 
-The conventions are TensorFlow 1.x's, which the article's models used (spec §2): one fused kernel
-over ``[x, h]`` with glorot-uniform initialisation over the fused shape; LSTM gate order
+The conventions are TensorFlow 1.x's, which the article's models used (https://distill.pub/2019/memorization-in-rnns/,
+appendix): one fused kernel over ``[x, h]`` with glorot-uniform initialisation over the fused shape; LSTM gate order
 ``i, j, f, o`` with a constant +1 added to ``f`` at every step; GRU reset gate applied to ``h``
 *before* the candidate matmul, gate bias initialised to 1; Nested LSTM with the identity on ``j``
 at depth 0.
@@ -32,6 +32,12 @@ Array = jax.Array
 FORGET_BIAS = 1.0
 
 COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+def check_compute_dtype(compute_dtype: str) -> None:
+    """Raise ValueError unless ``compute_dtype`` names one of :data:`COMPUTE_DTYPES`."""
+    if compute_dtype not in COMPUTE_DTYPES:
+        raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {compute_dtype!r}")
 
 
 def _matmul(x: Array, kernel: Array, compute_dtype: str) -> Array:
@@ -54,8 +60,7 @@ class _FusedKernelCell(nnx.RNNCellBase):
         compute_dtype: str = "float32",
         bias_init: float = 0.0,
     ):
-        if compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {compute_dtype!r}")
+        check_compute_dtype(compute_dtype)
         self.in_features = in_features
         self.hidden_features = hidden_features
         self.compute_dtype = compute_dtype
@@ -116,7 +121,7 @@ class TanhRNNCell(_FusedKernelCell):
 
 
 class LSTMCell(_FusedKernelCell):
-    """LSTM as TF 1.x ``BasicLSTMCell(forget_bias=1.0)`` (spec §2.4).
+    """LSTM as TF 1.x ``BasicLSTMCell(forget_bias=1.0)`` (the article's appendix, "Long Short-Term Memory").
 
         [i, j, f, o] = [x_t, h_{t−1}] · W + b
         c_t = σ(f + 1) ⊙ c_{t−1} + σ(i) ⊙ tanh(j)
@@ -139,7 +144,7 @@ class LSTMCell(_FusedKernelCell):
 
 
 class GRUCell(nnx.RNNCellBase):
-    """GRU as TF 1.x ``GRUCell`` (Cho et al. 2014; spec §2.3).
+    """GRU as TF 1.x ``GRUCell`` (Cho et al. 2014; the article's appendix, "Gated Recurrent Unit").
 
         [r, u] = σ([x_t, h_{t−1}] · W_g + b_g)          b_g initialised to 1
         c      = tanh([x_t, r ⊙ h_{t−1}] · W_c + b_c)    b_c initialised to 0
@@ -151,8 +156,7 @@ class GRUCell(nnx.RNNCellBase):
     """
 
     def __init__(self, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, compute_dtype: str = "float32"):
-        if compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {compute_dtype!r}")
+        check_compute_dtype(compute_dtype)
         self.in_features = in_features
         self.hidden_features = hidden_features
         self.compute_dtype = compute_dtype
@@ -189,7 +193,9 @@ class GRUCell(nnx.RNNCellBase):
             return _matmul(jnp.concatenate([x, h_part], axis=-1), kernel[...], d) + bias
 
         return self._update(
-            h, fused(self.gate_kernel, self.gate_bias, h), lambda reset_h: fused(self.candidate_kernel, self.candidate_bias, reset_h)
+            h,
+            fused(self.gate_kernel, self.gate_bias, h),
+            lambda reset_h: fused(self.candidate_kernel, self.candidate_bias, reset_h),
         )
 
     @staticmethod
@@ -206,7 +212,7 @@ class GRUCell(nnx.RNNCellBase):
 
 
 class NestedLSTMCell(nnx.RNNCellBase):
-    """Nested LSTM of depth 2 as the article's ``BasicNLSTMCell`` (Moniz & Krueger 2018; spec §2.5).
+    """Nested LSTM of depth 2 as the article's ``BasicNLSTMCell`` (Moniz & Krueger 2018; its appendix, "Nested LSTM").
 
     Outer cell (depth 0), with the identity in place of tanh on ``j``::
 
@@ -266,9 +272,6 @@ CELLS: dict[str, Callable[..., nnx.RNNCellBase]] = {
     "gru": GRUCell,
     "nlstm": NestedLSTMCell,
 }
-
-#: Display names, as the article labels its models.
-DISPLAY_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU", "nlstm": "Nested LSTM"}
 
 
 def make_cell(name: str, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, compute_dtype: str = "float32"):

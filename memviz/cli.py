@@ -1,9 +1,9 @@
 """Command line: ``memviz train | evaluate | connectivity``.
 
-    memviz train --cell gru --corpus austen --preset cpu --out runs/gru
-    memviz train --cell gru --preset cpu --out runs/gru --resume
-    memviz evaluate runs/gru
-    memviz connectivity runs/gru --text "the rules taught in schools" --out conn.json
+memviz train --cell gru --corpus austen --preset cpu --out runs/gru
+memviz train --cell gru --preset cpu --out runs/gru --resume
+memviz evaluate runs/gru
+memviz connectivity runs/gru --text "the rules taught in schools" --out conn.json
 """
 
 from __future__ import annotations
@@ -11,18 +11,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 
 from memviz.cells import CELLS
+from memviz.corpora import CORPORA
 from memviz.presets import PRESETS, get_preset
 
 
 def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (resumes with --resume)")
-    p.add_argument("--cell", required=True, help=f"one of {', '.join(sorted(CELLS))}")
-    p.add_argument("--preset", default="cpu", help=f"one of {', '.join(PRESETS)} (default: cpu)")
-    p.add_argument("--corpus", help="austen | text8 (default: the preset's)")
+    p.add_argument("--cell", required=True, choices=sorted(CELLS), help="the recurrent unit")
+    p.add_argument("--preset", default="cpu", choices=list(PRESETS), help="sizes and schedule (default: cpu)")
+    p.add_argument("--corpus", choices=list(CORPORA), help="the text to train on (default: the preset's)")
     p.add_argument("--out", required=True, type=Path, help="run directory (config, checkpoints, history)")
     p.add_argument("--resume", action="store_true", help="continue the run already in --out")
     p.add_argument("--steps", type=int, help="override the preset's number of steps")
@@ -31,7 +33,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--layers", type=int, help="override the number of layers")
     p.add_argument("--compute-dtype", choices=["float32", "bfloat16"], help="matmul precision")
     p.add_argument("--unroll", type=int, help="lax.scan unroll factor")
-    p.add_argument("--wavefront", action="store_true", help="run stacked layers as one wavefront scan (faster on a GPU)")
+    p.add_argument(
+        "--wavefront", action="store_true", help="run stacked layers as one wavefront scan (faster on a GPU)"
+    )
     p.add_argument("--no-evaluate", action="store_true", help="skip the test-split evaluation at the end")
 
 
@@ -62,19 +66,28 @@ def _config_from_args(args):
     )
 
 
+def _resumed(config, saved, steps: int | None):
+    """``config`` as asked on the command line, with the saved run's schedule where the command line is silent:
+    its length (unless ``--steps``), checkpoint spacing and preset label. Anything else that differs is refused."""
+    schedule = {"steps": steps if steps is not None else saved.train.steps,
+                "checkpoint_every": saved.train.checkpoint_every, "keep_checkpoints": saved.train.keep_checkpoints}  # fmt: skip
+    return dataclasses.replace(config, train=dataclasses.replace(config.train, **schedule), preset=saved.preset)
+
+
 def cmd_train(args) -> int:
     from memviz import checkpoint, train
 
     config = _config_from_args(args)
     has_run = (args.out / checkpoint.CHECKPOINT_DIR).exists() and any((args.out / checkpoint.CHECKPOINT_DIR).iterdir())
     if has_run and not args.resume:
-        print(f"error: {args.out} already holds a run; pass --resume to continue it, or choose another --out",
-              file=sys.stderr)
+        print(
+            f"error: {args.out} already holds a run; pass --resume to continue it, or choose another --out",
+            file=sys.stderr,
+        )
         return 2
     if args.resume and (saved := checkpoint.read_config(args.out)) is not None:
-        steps = args.steps if args.steps is not None else saved.train.steps  # the saved run's length unless told
-        config = dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=steps))
-    run = train.train(config, args.out)
+        config = _resumed(config, saved, args.steps)
+    run = train.train(config, args.out)  # refuses a saved run of another configuration, naming the fields
     print(f"trained {run.name} for {run.step} steps; run directory {args.out}")
     if not args.no_evaluate:
         _print_metrics(_evaluate(run))
@@ -86,6 +99,8 @@ def _evaluate(run) -> dict:
 
     dataset = run.dataset()
     result = metrics.evaluate(run.model, dataset.test, train_split=dataset.train)
+    if not all(math.isfinite(v) for v in result.values()):
+        raise RuntimeError(f"{run.name} at step {run.step} gives non-finite test metrics {result}; nothing was written")
     result = {"model": run.name, "steps": run.step, **{k: float(v) for k, v in result.items()}}
     if run.directory is not None:  # keep what else the run's metrics.json records (wall time, machine)
         checkpoint.write_metrics(run.directory, {**(checkpoint.read_metrics(run.directory) or {}), **result})
@@ -108,9 +123,14 @@ def cmd_evaluate(args) -> int:
 def cmd_connectivity(args) -> int:
     from memviz import connectivity, train
 
+    if args.out.suffix not in (".json", ".html"):
+        raise ValueError(
+            f"--out {args.out} must end in .json or .html: .json writes the article's layout, .html a standalone explorer"
+        )
     run = train.load_run(args.run)
     vocab = run.dataset().vocab
     result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=not args.norm)
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # as for every file memviz writes
     if args.out.suffix == ".html":
         from memviz import export
 
@@ -122,7 +142,9 @@ def cmd_connectivity(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="memviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="memviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     p = sub.add_parser("evaluate", help="print the article's test metrics for a run")
@@ -141,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"train": cmd_train, "evaluate": cmd_evaluate, "connectivity": cmd_connectivity}[args.command]
     try:
         return handler(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
+    except (ValueError, OSError, RuntimeError) as err:  # OSError includes DownloadError and FileNotFoundError
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -1,6 +1,7 @@
 """Connectivity: how strongly each output depends on each input character (the article's §"Connectivity").
 
-The article's code (spec §4.1) defines, for an output position t̃ whose true target word is k,
+The article (https://distill.pub/2019/memorization-in-rnns/; its code: github.com/distillpub/post--memorization-in-rnns)
+defines, for an output position t̃ whose true target word is k,
 
     g_t            = ∂ logit_k(t̃) / ∂ e_t                 gradient w.r.t. the embedded input, (T, embedding)
     G_t            = g_t · Eᵀ                             through the embedding to the one-hot input, (T, 28)
@@ -38,20 +39,15 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from memviz import data
-from memviz.metrics import chars_typed
+from memviz import corpora, data
 from memviz.model import NUM_CHARS, AutocompleteModel
 from memviz.results import ConnectivityResult
-
-UNKNOWN_WORD = "<unknown>"  # the target of out-of-vocabulary words (word id data.UNKNOWN_ID)
-
 
 # ----------------------------------------------------------------------------------------------
 # The jitted core
@@ -98,7 +94,7 @@ def _schedule(length: int, chunk_size: int) -> tuple[int, int, np.ndarray, np.nd
 
 def _stack_step(layers: nnx.List, carries: tuple, x_projected: jax.Array):
     """One time step of the whole stack: ``(carries, layer-0 projected input) -> (carries, top output)``."""
-    new_carries = []
+    new_carries, y = [], None
     for index, layer in enumerate(layers):
         if index > 0:
             x_projected = layer.project_inputs(y)
@@ -159,11 +155,17 @@ def _connectivity_and_topk(graphdef, state, source, targets, *, chunk_size: int,
     return matrix, top_ids, top_probs
 
 
-def _run(model: AutocompleteModel, source, targets, *, squared: bool, chunk_size: int, k: int):
-    source = np.asarray(source)
-    targets = np.asarray(targets)
+def _sequence(source, targets) -> tuple[np.ndarray, np.ndarray]:
+    source, targets = np.asarray(source), np.asarray(targets)
     if source.ndim != 1 or source.shape != targets.shape or source.size == 0:
-        raise ValueError(f"source and targets must be (T,) arrays of one shape, T > 0, not {source.shape} and {targets.shape}")
+        raise ValueError(
+            f"source and targets must be (T,) arrays of one shape, T > 0, not {source.shape} and {targets.shape}"
+        )
+    return source, targets
+
+
+def _run(model: AutocompleteModel, source, targets, *, squared: bool, chunk_size: int, k: int):
+    source, targets = _sequence(source, targets)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
     graphdef, state = nnx.split(model)
@@ -181,7 +183,9 @@ def _run(model: AutocompleteModel, source, targets, *, squared: bool, chunk_size
 # ----------------------------------------------------------------------------------------------
 
 
-def connectivity_matrix(model: AutocompleteModel, source, targets, *, squared: bool = True, chunk_size: int = 128) -> np.ndarray:
+def connectivity_matrix(
+    model: AutocompleteModel, source, targets, *, squared: bool = True, chunk_size: int = 128
+) -> np.ndarray:
     """Connectivity of one text: ``(T, T)`` float32, ``[t_out, t_in]``, exactly zero for ``t_in > t_out``.
 
     Args:
@@ -198,9 +202,42 @@ def connectivity_matrix(model: AutocompleteModel, source, targets, *, squared: b
     return _run(model, source, targets, squared=squared, chunk_size=chunk_size, k=0)[0]
 
 
+def connectivity_by_definition(model: AutocompleteModel, source, targets, *, squared: bool = True) -> np.ndarray:
+    """The same ``(T, T)`` matrix as :func:`connectivity_matrix`, computed as the definition reads.
+
+    For each output position t̃ in turn: ``jax.grad`` of the true word's pre-softmax logit at t̃ with
+    respect to the embedded inputs gives ``g_t`` ``(T, embedding)``; through the embedding table,
+    ``g_t · Eᵀ`` ``(T, 28)``; squared and summed over the 28 one-hot dimensions. T backward passes
+    over the whole text, one per row: slow, and easy to check by eye. The tests use it as the oracle
+    of the fast path, and ``benchmarks/connectivity.py`` as its baseline.
+    """
+    source, targets = _sequence(source, targets)
+    table = model.embedding_table()  # (28, embedding), zero row first
+    embedded = table[jnp.asarray(source, jnp.int32)][None]  # (1, T, embedding)
+    targets = jnp.asarray(targets, jnp.int32)
+
+    @jax.jit
+    def row(t_out):
+        def true_logit(e):  # the pre-softmax logit of the true word at t_out
+            return model.logits(model.recur(e)[0, t_out])[targets[t_out]]
+
+        g = jax.grad(true_logit)(embedded)[0]  # (T, embedding)
+        return jnp.sum((g @ table.T) ** 2, axis=-1)  # (T,): Σ_v (g_t · Eᵀ)_v²
+
+    matrix = np.stack([np.asarray(row(t_out)) for t_out in range(len(source))])
+    return matrix if squared else np.sqrt(matrix)
+
+
 def connectivity_result(
-    model: AutocompleteModel, source, targets, vocab, *, name: str | None = None, k: int = 3,
-    squared: bool = True, chunk_size: int = 128,
+    model: AutocompleteModel,
+    source,
+    targets,
+    vocab,
+    *,
+    name: str | None = None,
+    k: int = 3,
+    squared: bool = True,
+    chunk_size: int = 128,
 ) -> ConnectivityResult:
     """Connectivity plus the top-k predicted words of one ``(T,)`` id sequence, as a ConnectivityResult."""
     source, targets = np.asarray(source), np.asarray(targets)
@@ -217,25 +254,40 @@ def connectivity_result(
 
 
 def compute_connectivity(
-    model: AutocompleteModel, text: str, vocab, *, name: str | None = None, k: int = 3,
-    squared: bool = True, chunk_size: int = 128,
+    model: AutocompleteModel,
+    text: str,
+    vocab,
+    *,
+    name: str | None = None,
+    k: int = 3,
+    squared: bool = True,
+    chunk_size: int = 128,
 ) -> ConnectivityResult:
     """Connectivity of any text under ``model``, e.g. the article's sample sentence.
 
-    The text is normalised (``memviz.data.normalize_text``: lower case, a–z and spaces) and aligned
+    The text is normalised (``memviz.corpora.normalize_text``: lower case, a–z and spaces) and aligned
     (``memviz.data.align``: every word gets a leading space, and each of its characters and that space
     target the word). Words outside ``vocab`` still work: their target is ``"<unknown>"`` (id 1), so
     their rows show the gradient of the <unknown> logit, which the article never trained (its fixed
     sample refuses OOV words); they are recognisable by ``result.targets[t] == "<unknown>"``.
     """
-    normalized = data.normalize_text(text)
+    normalized = corpora.normalize_text(text)
+    if not normalized.text:
+        raise ValueError(f"no letters to analyse in {text!r}: the models read the letters a-z ({normalized.summary()})")
     source, targets = data.align(normalized.text, vocab)
     return connectivity_result(model, source, targets, vocab, name=name, k=k, squared=squared, chunk_size=chunk_size)
 
 
 def sequence_connectivity(
-    model: AutocompleteModel, split, index: int, vocab, *, name: str | None = None, k: int = 3,
-    squared: bool = True, chunk_size: int = 128,
+    model: AutocompleteModel,
+    split,
+    index: int,
+    vocab,
+    *,
+    name: str | None = None,
+    k: int = 3,
+    squared: bool = True,
+    chunk_size: int = 128,
 ) -> ConnectivityResult:
     """Connectivity of row ``index`` of a ``memviz.data.Split`` (trimmed to its length).
 
@@ -266,75 +318,3 @@ def gradient_by_distance(model: AutocompleteModel, source) -> np.ndarray:
     embedded = model.embed(jnp.asarray(source, jnp.int32)[None])[0]  # (T, embedding)
     jacobian = jax.jacrev(lambda e: model.recur(e[None])[0, -1])(embedded)  # (hidden, T, embedding)
     return np.asarray(jnp.sqrt(jnp.sum(jacobian**2, axis=(0, 2))))[::-1]
-
-
-# ----------------------------------------------------------------------------------------------
-# How much of the connectivity stays inside the word being typed
-# ----------------------------------------------------------------------------------------------
-
-
-def _raw_and_text(result_or_raw, text: str | None) -> tuple[np.ndarray, str]:
-    if isinstance(result_or_raw, ConnectivityResult):
-        return result_or_raw.raw, result_or_raw.text
-    if text is None:
-        raise ValueError("pass the text along with a raw matrix")
-    return np.asarray(result_or_raw), text
-
-
-def _text_ids(text: str) -> np.ndarray:
-    """Char ids of a result's text; only "space or not" matters here."""
-    return np.where(np.frombuffer(text.encode("ascii", "replace"), np.uint8) == ord(" "), data.SPACE_ID, data.SPACE_ID + 1)
-
-
-def connectivity_share_in_word(
-    result_or_raw: ConnectivityResult | np.ndarray, text: str | None = None, *, skip_unknown: bool = True
-) -> np.ndarray:
-    """``(T,)``: per output position, the share of its connectivity mass inside the word being typed.
-
-    The current word runs from its leading space to the output position itself (spec §4.3, last
-    bullet: GRU 0.59, LSTM 0.61, Nested LSTM 0.86 on the article's sample). NaN where a row is all zero
-    and, with ``skip_unknown``, where a ConnectivityResult's target is ``<unknown>`` (the gradient of
-    a class the model is not asked to predict). Pass a ConnectivityResult, or a raw ``(T, T)`` matrix
-    and its text.
-    """
-    raw, text = _raw_and_text(result_or_raw, text)
-    if skip_unknown and isinstance(result_or_raw, ConnectivityResult):
-        raw = np.where((np.asarray(result_or_raw.targets) == UNKNOWN_WORD)[:, None], 0.0, raw)
-    typed = chars_typed(_text_ids(text))  # (T,) characters of the word typed so far
-    t = np.arange(len(text))
-    word_start = t - typed  # the leading space (or -1 … before a text that opens mid-word)
-    inside = (t[None, :] >= word_start[:, None]) & (t[None, :] <= t[:, None])
-    total = raw.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (raw * inside).sum(axis=1) / total, np.nan)
-
-
-def share_in_word_by_chars_typed(
-    results: Iterable[ConnectivityResult | tuple[np.ndarray, str]], *, max_chars: int | None = None,
-    skip_unknown: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean in-word share of connectivity by characters of the word typed, over many sequences.
-
-    Returns ``(share (L,), counts (L,))``; ``share[n]`` averages every position (of every sequence)
-    where n characters of the word were typed (n = 0: the leading space). Positions with more than
-    ``max_chars`` characters are left out; NaN where no position counted. All-zero rows are skipped,
-    and so (``skip_unknown``) are the rows of a ConnectivityResult whose target is ``<unknown>``.
-    """
-    shares, typed = [], []
-    for item in results:
-        if isinstance(item, ConnectivityResult):
-            shares.append(connectivity_share_in_word(item, skip_unknown=skip_unknown))
-            text = item.text
-        else:
-            raw, text = np.asarray(item[0]), item[1]
-            shares.append(connectivity_share_in_word(raw, text))
-        typed.append(chars_typed(_text_ids(text)))
-    share, typed = np.concatenate(shares), np.concatenate(typed)
-    keep = ~np.isnan(share)
-    if max_chars is not None:
-        keep &= typed <= max_chars
-    length = (max_chars if max_chars is not None else int(typed[keep].max(initial=0))) + 1
-    counts = np.bincount(typed[keep], minlength=length)
-    sums = np.bincount(typed[keep], weights=share[keep], minlength=length)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / counts, np.nan), counts

@@ -1,8 +1,9 @@
-"""The autocomplete task of the article (spec §1): text -> character inputs, word targets, chunks, splits.
+"""The autocomplete task of the article: text -> character inputs, word targets, chunks, splits.
 
-Every corpus is normalised the text8 way (:mod:`memviz.text8`): ``" word word ..."``. Each word
+Every corpus is normalised the text8 way (:mod:`memviz.corpora`): ``" word word ..."``. Each word
 becomes a *piece*, its leading space and its letters, and every character of a piece has the
-word as its target (spec §1.1: "The space leading up to the word should also map to that target"):
+word as its target (the article's appendix, https://distill.pub/2019/memorization-in-rnns/:
+"The space leading up to the word should also map to that target"):
 
     source   " context the"                      (uint8 ids over CHARS)
     target   context×8, the×4                     (int32 ids over the word Vocabulary)
@@ -22,34 +23,35 @@ import math
 import re
 import warnings
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
+from memviz.corpora import CorpusFile, corpus_file, is_normalized, normalize_text
+from memviz.files import atomic_file
 from memviz.paths import cache_dir, data_file
-from memviz.text8 import CORPORA, DownloadError, NormalizedText, atomic_file, check_corpus, corpus_file  # noqa: F401
-from memviz.text8 import download_text8, is_normalized, load_corpus, normalize_text  # noqa: F401 (re-exported)
 
 __all__ = [
-    "CHARS", "PAD_ID", "SPACE_ID", "UNKNOWN_ID", "SEED", "CORPORA", "DEFAULT_VOCAB_SIZE", "MAX_LENGTH",
-    "NormalizedText", "normalize_text", "is_normalized", "encode_chars", "decode_chars",
-    "Vocabulary", "Tokens", "tokenize", "align", "word_spans", "targets_for_text", "WordSpan", "Chunks",
-    "chunk_boundaries", "pad", "split_indices", "Split", "DatasetStats", "Dataset", "load_corpus", "load_dataset", "from_text",
-    "DownloadError", "download_text8",
+    "CHARS", "PAD_ID", "SPACE_ID", "UNKNOWN_ID", "SEED", "DEFAULT_VOCAB_SIZE", "MAX_LENGTH",
+    "encode_chars", "decode_chars", "Vocabulary", "Tokens", "tokenize", "align", "word_spans", "targets_for_text",
+    "WordSpan", "Chunks", "chunk_boundaries", "pad", "split_indices", "Split", "DatasetStats", "Dataset",
+    "load_dataset", "from_text", "loss_mask", "article_maps",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-#: Input symbols: ``<eos>`` (padding, id 0), space (1), a–z (2–27). Spec §1.1 ``char_vocabulary``.
+#: Input symbols: ``<eos>`` (padding, id 0), space (1), a–z (2–27). The article's ``char_vocabulary``.
 CHARS: tuple[str, ...] = ("<eos>", " ", *"abcdefghijklmnopqrstuvwxyz")
 PAD_ID = 0
 SPACE_ID = 1
 #: Word id of ``"<unknown>"`` (out-of-vocabulary); word id 0 is ``"<eos>"`` (padding).
 UNKNOWN_ID = 1
-SEED = 450849059  # the article's seed for the vocabulary shuffle and the split (spec §1.1)
+#: The article's seed: the vocabulary shuffle, the split, and (memviz.presets) initialisation and batch order.
+SEED = 450849059
 #: text8: the article's 2**14. austen (13,732 distinct words): 4,096 words cover 96.6 % of its word
 #: tokens (2,048: 92.2 %, 8,192: 99.1 %) with a quarter of the article's output layer, the most
 #: expensive part of a small model on a CPU (see data/README.md, "austen corpus").
@@ -129,7 +131,7 @@ class Vocabulary:
     def from_counts(cls, words: Sequence[str], counts: Sequence[int], size: int, seed: int = SEED) -> Vocabulary:
         """The ``size`` most frequent ``words``, shuffled by ``RandomState(seed)``, after ``<eos>, <unknown>``.
 
-        Spec §1.1 ``word_vocabulary``. The article sorted with an unstable argsort, so its order among
+        The article's ``word_vocabulary``. The article sorted with an unstable argsort, so its order among
         equal counts at the cutoff is arbitrary; here ties are broken alphabetically, deterministically.
         """
         words, counts = list(words), np.asarray(counts)
@@ -179,9 +181,16 @@ class Vocabulary:
 
 
 @cache
+def article_maps() -> dict[str, tuple[str, ...]]:
+    """The article's ``autocomplete.json``: ``word_map`` (its 16,386 output classes, in order) and
+    ``char_map`` (its 28 input symbols); the one reader of that file."""
+    path = data_file("distill-2019", "autocomplete.json")
+    return {key: tuple(values) for key, values in json.loads(path.read_text()).items()}
+
+
+@cache
 def _article_vocabulary() -> Vocabulary:
-    path = data_file("distill-2019", "autocomplete.json")  # the article's vocabulary ('word_map')
-    return Vocabulary(tuple(json.loads(path.read_text())["word_map"]))
+    return Vocabulary(article_maps()["word_map"])
 
 
 # -- alignment ---------------------------------------------------------------------------------------
@@ -193,7 +202,7 @@ def _require_normalized(text: str) -> None:
 
 
 def align(text: str, vocab: Vocabulary, *, tokens: Tokens | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Source and target of a whole normalised text (spec §1.1 ``make_source_target_alignment``).
+    """Source and target of a whole normalised text (the article's ``make_source_target_alignment``).
 
     Returns ``source (len(text),) uint8`` char ids and ``target (len(text),) int32`` word ids: every
     character of ``" " + word`` maps to ``vocab.id(word)`` (``UNKNOWN_ID`` when out of vocabulary).
@@ -225,6 +234,12 @@ def targets_for_text(text: str, vocab: Vocabulary) -> list[str]:
     for start, stop, word in word_spans(text):
         targets[start:stop] = [vocab.words[vocab.id(word)]] * (stop - start)
     return targets
+
+
+def loss_mask(target):
+    """Where a word id ``target`` is trained on: neither ``<eos>`` (padding) nor ``<unknown>`` (the
+    article's "Autocomplete problem": those targets get no loss). NumPy or JAX arrays, any shape."""
+    return target > UNKNOWN_ID
 
 
 # -- chunks and splits -------------------------------------------------------------------------------
@@ -274,7 +289,7 @@ def split_indices(
     n: int, seed: int = SEED, train_ratio: float = 0.9, valid_ratio: float = 0.05
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chunk indices of train, valid, test: ``RandomState(seed).permutation(n)`` cut at
-    ``floor(train_ratio·n)`` and ``floor(valid_ratio·n)``; test gets the rest (spec §1.1 ``split_dataset``).
+    ``floor(train_ratio·n)`` and ``floor(valid_ratio·n)``; test gets the rest (the article's ``split_dataset``).
     For text8's 507,663 chunks: 456,896 / 25,383 / 25,384."""
     order = np.random.RandomState(seed).permutation(n)
     n_train, n_valid = math.floor(n * train_ratio), math.floor(n * valid_ratio)
@@ -301,8 +316,8 @@ class Split:
         return f"Split(n={len(self):,}, max_length={self.source.shape[1]})"
 
     def loss_mask(self) -> np.ndarray:
-        """``(n, max_length) bool``: positions trained on, i.e. target not ``<eos>`` nor ``<unknown>`` (spec §1.3)."""
-        return self.target > UNKNOWN_ID
+        """``(n, max_length) bool``: the positions trained on (see :func:`loss_mask`)."""
+        return loss_mask(self.target)
 
     def text(self, i: int) -> str:
         """Row ``i`` as text (it starts with a space)."""
@@ -411,12 +426,12 @@ def _fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _cache_path(corpus: str, vocab_size: int, max_length: int, seed: int, article_vocab: bool) -> Path:
-    key = dict(corpus=corpus, fingerprint=_fingerprint(corpus_file(corpus)), vocab_size=vocab_size,
+def _cache_path(corpus: CorpusFile, vocab_size: int, max_length: int, seed: int, article_vocab: bool) -> Path:
+    key = dict(corpus=corpus.name, fingerprint=_fingerprint(corpus.path), vocab_size=vocab_size,
                max_length=max_length, seed=seed, article_vocab=article_vocab, format=CACHE_FORMAT)  # fmt: skip
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     vocab = "article" if article_vocab else vocab_size
-    return cache_dir() / "datasets" / f"{corpus}-v{vocab}-L{max_length}-s{seed}-{digest}.npz"
+    return cache_dir() / "datasets" / f"{corpus.name}-v{vocab}-L{max_length}-s{seed}-{digest}.npz"
 
 
 def _save(dataset: Dataset, path: Path) -> None:
@@ -424,7 +439,6 @@ def _save(dataset: Dataset, path: Path) -> None:
     arrays = {f"{name}_{part}": getattr(getattr(dataset, name), part)
               for name in ("train", "valid", "test") for part in ("source", "target", "lengths")}  # fmt: skip
     meta = dict(corpus=dataset.corpus, max_length=dataset.max_length, seed=dataset.seed, stats=asdict(dataset.stats))
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, words=np.array("\n".join(dataset.vocab.words)), meta=np.array(json.dumps(meta)), **arrays)
 
@@ -455,12 +469,12 @@ def load_dataset(
     The cache key holds every argument and the SHA-256 of the corpus file, so a changed corpus is
     never served stale. text8's first build takes about 20 s (see benchmarks/results/preprocess.md).
     """
-    check_corpus(corpus)
     if article_vocab and vocab_size not in (None, 16_384):
         raise ValueError(f"article_vocab=True fixes the vocabulary at 16,384 words, got vocab_size={vocab_size}")
+    source = corpus_file(corpus)  # checks the name; downloads text8 on first use
     vocab_size = DEFAULT_VOCAB_SIZE[corpus] if vocab_size is None else vocab_size
     vocab_size = 16_384 if article_vocab else vocab_size
-    path = _cache_path(corpus, vocab_size, max_length, seed, article_vocab) if cache else None
+    path = _cache_path(source, vocab_size, max_length, seed, article_vocab) if cache else None
     if path is not None and path.exists():
         try:
             return _load(path)
@@ -468,7 +482,7 @@ def load_dataset(
             warnings.warn(f"unreadable cache {path} ({error!r}); rebuilding it", stacklevel=2)
     log.info("building the %s dataset (vocabulary %s, max_length %d)", corpus, vocab_size, max_length)
     vocab = Vocabulary.article() if article_vocab else None
-    dataset = _build(load_corpus(corpus), corpus, vocab_size, max_length, seed, vocab)
+    dataset = _build(source.read(), corpus, vocab_size, max_length, seed, vocab)
     if path is not None:
         try:
             _save(dataset, path)
@@ -495,7 +509,10 @@ def from_text(
     """
     normalized = normalize_text(text)
     if not normalized.text:
-        raise ValueError(f"no word left after normalisation ({normalized.summary()}); the task needs a-z letters")
+        raise ValueError(
+            f"no letters to analyse: no word is left after normalisation ({normalized.summary()}); "
+            "the task needs a-z letters"
+        )
     if any(c.isalpha() for c in normalized.dropped):
         warnings.warn(f"letters without an a-z spelling were dropped: {normalized.summary()}", stacklevel=2)
     vocab_size = DEFAULT_VOCAB_SIZE["austen"] if vocab_size is None else vocab_size

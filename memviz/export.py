@@ -25,7 +25,7 @@ import altair as alt
 import numpy as np
 
 from memviz import viz
-from memviz.results import ConnectivityResult
+from memviz.results import ConnectivityResult, check_same_text
 
 #: Name of the Vega-Lite param holding the selected output position (a number).
 POSITION_PARAM = "position"
@@ -131,8 +131,7 @@ def explorer_chart(
     in another concat/layer chart (Vega-Lite allows ``datasets`` at the top level only).
     """
     results = viz.ordered(results, order)
-    if not results or len({r.text for r in results}) != 1:
-        raise ValueError("need one or more ConnectivityResults for the same text")
+    check_same_text(results)
     length = results[0].length
     position = length // 2 if position is None else viz.check_position(results[0], position)
     param = alt.param(

@@ -60,7 +60,7 @@ def share_sums_by_chars_typed(
 
     Returns ``(sums (n, L), counts (n, L))``, ``L = max_chars + 1``, one row per result; positions
     without a share (``<unknown>`` targets, all-zero rows) are left out. ``sums.sum(0) /
-    counts.sum(0)`` is :func:`memviz.connectivity.share_in_word_by_chars_typed`'s mean, and
+    counts.sum(0)`` is :func:`memviz.metrics.share_in_word_by_chars_typed`'s mean, and
     ``memviz.stats.bootstrap_ratio(sums, counts)`` its interval over sequences.
     """
     width = max((r.length for r in results), default=0)

@@ -1,4 +1,5 @@
-"""Test metrics: cross entropy and accuracy (spec §3.2) and autocomplete accuracy by characters typed (§5).
+"""Test metrics: cross entropy and accuracy (the article's appendix, "Model testing") and autocomplete accuracy by
+characters typed (its "Future work" section; https://distill.pub/2019/memorization-in-rnns/).
 
 Everything that touches logits runs jitted, batch by batch, and reduces on the device: only
 per-sequence sums or top-k ids come back to the host, never ``(n, T, words)`` logits.
@@ -7,15 +8,18 @@ per-sequence sums or top-k ids come back to the host, never ``(n, T, words)`` lo
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from memviz.data import PAD_ID, SPACE_ID, UNKNOWN_ID
+from memviz.data import SPACE_ID, UNKNOWN_ID, loss_mask
 from memviz.model import AutocompleteModel
-from memviz.results import AccuracyCurve
+from memviz.results import AccuracyCurve, ConnectivityResult
+
+UNKNOWN_WORD = "<unknown>"  # the target of out-of-vocabulary words in a result (word id UNKNOWN_ID)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -24,7 +28,7 @@ from memviz.results import AccuracyCurve
 
 
 def masked_cross_entropy(logits: jax.Array, target: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Softmax cross entropy with the article's mask (spec §1.3): neither <eos> nor <unknown> is trained.
+    """Softmax cross entropy with the article's mask (its autocomplete problem): neither <eos> nor <unknown> is trained.
 
     ``logits (..., words)``, ``target (...) int`` → ``(loss (...) float32, mask (...) bool)``;
     ``loss`` is already zero where ``mask`` is False, so ``loss.sum() / mask.sum()`` is the article's
@@ -32,20 +36,21 @@ def masked_cross_entropy(logits: jax.Array, target: jax.Array) -> tuple[jax.Arra
     """
     log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
     loss = -jnp.take_along_axis(log_probs, target[..., None].astype(jnp.int32), axis=-1)[..., 0]
-    mask = (target != PAD_ID) & (target != UNKNOWN_ID)
+    mask = loss_mask(target)
     return jnp.where(mask, loss, 0.0), mask
 
 
-def chars_typed(source: np.ndarray) -> np.ndarray:
+def chars_typed(source: np.ndarray | None = None, *, is_space: np.ndarray | None = None) -> np.ndarray:
     """Characters of the current word typed so far, at every position: ``(..., T) ids → (..., T) int``.
 
-    As the article's ``ContextAccuracy`` counts it (spec §5): 0 at a space (the word's leading space),
+    As the article's ``ContextAccuracy`` counts it: 0 at a space (the word's leading space),
     otherwise one more than at the previous position, starting from 0 before the first position.
-    Padding (id 0 is not a space) therefore continues the last word's count.
+    Padding (id 0 is not a space) therefore continues the last word's count. Pass char ids as
+    ``source``, or where the spaces are as ``is_space`` (``(..., T) bool``, e.g. from a result's text).
     """
-    source = np.asarray(source)
-    t = np.arange(source.shape[-1])
-    last_space = np.maximum.accumulate(np.where(source == SPACE_ID, t, -1), axis=-1)
+    is_space = np.asarray(source) == SPACE_ID if is_space is None else np.asarray(is_space, bool)
+    t = np.arange(is_space.shape[-1])
+    last_space = np.maximum.accumulate(np.where(is_space, t, -1), axis=-1)
     return t - last_space
 
 
@@ -76,7 +81,7 @@ def accuracy_by_chars_typed(
     include_padding: bool = False,
     where: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative top-1…k accuracy by characters of the word typed (spec §5).
+    """Cumulative top-1…k accuracy by characters of the word typed (the article's accuracy graph).
 
     Args:
       source, target: ``(n, T)`` char ids and word ids, padded with 0 after ``lengths``.
@@ -128,7 +133,7 @@ def unigram_log_probs(train_counts: np.ndarray) -> np.ndarray:
     unseen in training keeps a finite loss.
     """
     counts = np.asarray(train_counts, np.float64) + 1.0
-    counts[[PAD_ID, UNKNOWN_ID]] = 0.0
+    counts[~loss_mask(np.arange(len(counts)))] = 0.0
     with np.errstate(divide="ignore"):
         return np.log(counts / counts.sum()).astype(np.float32)
 
@@ -145,7 +150,7 @@ def _batches(split, batch_size: int):
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
 
-        def rows(a):
+        def rows(a, start=start, stop=stop):
             return np.pad(np.asarray(a[start:stop]), [(0, batch_size - (stop - start))] + [(0, 0)] * (np.ndim(a) - 1))
 
         yield start, stop, rows(split.source), rows(split.target), rows(split.lengths)
@@ -167,14 +172,26 @@ def predict_topk(model: AutocompleteModel, split, k: int = 3, batch_size: int = 
 
 
 def autocomplete_accuracy(
-    model: AutocompleteModel, split, name: str | None = None, k: int = 3, *, batch_size: int = 32,
-    max_chars: int | None = None, include_padding: bool = False, where: np.ndarray | None = None,
+    model: AutocompleteModel,
+    split,
+    name: str | None = None,
+    k: int = 3,
+    *,
+    batch_size: int = 32,
+    max_chars: int | None = None,
+    include_padding: bool = False,
+    where: np.ndarray | None = None,
 ) -> AccuracyCurve:
-    """The article's accuracy graph for one model on one split (spec §5); ``where``: as in
+    """The article's accuracy graph for one model on one split; ``where``: as in
     :func:`accuracy_by_chars_typed`, an optional ``(n, T) bool`` mask of the positions to count."""
     topk = predict_topk(model, split, k=k, batch_size=batch_size)
     accuracy, counts = accuracy_by_chars_typed(
-        split.source, split.target, split.lengths, topk, max_chars=max_chars, include_padding=include_padding,
+        split.source,
+        split.target,
+        split.lengths,
+        topk,
+        max_chars=max_chars,
+        include_padding=include_padding,
         where=where,
     )
     return AccuracyCurve(model=name or model.config.display_name, accuracy=accuracy, counts=counts)
@@ -197,7 +214,7 @@ def _sequence_sums(graphdef, state, source, target, lengths, unigram):
 def evaluate(
     model: AutocompleteModel, split, train_counts: np.ndarray | None = None, *, train_split=None, batch_size: int = 32
 ) -> dict:
-    """The article's test metrics (spec §3.2), plus a token-weighted CE and a unigram baseline.
+    """The article's test metrics (its appendix, "Model testing"), plus a token-weighted CE and a unigram baseline.
 
     * ``cross_entropy``: mean over sequences of each sequence's masked-mean CE (the article's
       ``tf.metrics.mean`` at batch size 1); sequences with no trainable target are left out.
@@ -304,3 +321,74 @@ def sequence_metrics(
         sums[start:stop] = np.asarray(out, np.float64)[: stop - start]
     names = ("loss", "unigram_loss", "trained", "hits", "unigram_hits", "positions")
     return dict(zip(names, sums.T.copy()))
+# How much of the connectivity stays inside the word being typed
+# ----------------------------------------------------------------------------------------------
+
+
+def _raw_and_text(result_or_raw, text: str | None) -> tuple[np.ndarray, str]:
+    if isinstance(result_or_raw, ConnectivityResult):
+        return result_or_raw.raw, result_or_raw.text
+    if text is None:
+        raise ValueError("pass the text along with a raw matrix")
+    return np.asarray(result_or_raw), text
+
+
+def _spaces(text: str) -> np.ndarray:
+    """``(len(text),) bool``: where ``text`` has a space."""
+    return np.frombuffer(text.encode("ascii", "replace"), np.uint8) == ord(" ")
+
+
+def connectivity_share_in_word(
+    result_or_raw: ConnectivityResult | np.ndarray, text: str | None = None, *, skip_unknown: bool = True
+) -> np.ndarray:
+    """``(T,)``: per output position, the share of its connectivity mass inside the word being typed.
+
+    The current word runs from its leading space to the output position itself (the article's
+    connectivity figure: GRU 0.59, LSTM 0.61, Nested LSTM 0.86 on the article's sample). NaN where a row is all zero
+    and, with ``skip_unknown``, where a ConnectivityResult's target is ``<unknown>`` (the gradient of
+    a class the model is not asked to predict). Pass a ConnectivityResult, or a raw ``(T, T)`` matrix
+    and its text.
+    """
+    raw, text = _raw_and_text(result_or_raw, text)
+    if skip_unknown and isinstance(result_or_raw, ConnectivityResult):
+        raw = np.where((np.asarray(result_or_raw.targets) == UNKNOWN_WORD)[:, None], 0.0, raw)
+    typed = chars_typed(is_space=_spaces(text))  # (T,) characters of the word typed so far
+    t = np.arange(len(text))
+    word_start = t - typed  # the leading space (or -1 … before a text that opens mid-word)
+    inside = (t[None, :] >= word_start[:, None]) & (t[None, :] <= t[:, None])
+    total = raw.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (raw * inside).sum(axis=1) / total, np.nan)
+
+
+def share_in_word_by_chars_typed(
+    results: Iterable[ConnectivityResult | tuple[np.ndarray, str]],
+    *,
+    max_chars: int | None = None,
+    skip_unknown: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean in-word share of connectivity by characters of the word typed, over many sequences.
+
+    Returns ``(share (L,), counts (L,))``; ``share[n]`` averages every position (of every sequence)
+    where n characters of the word were typed (n = 0: the leading space). Positions with more than
+    ``max_chars`` characters are left out; NaN where no position counted. All-zero rows are skipped,
+    and so (``skip_unknown``) are the rows of a ConnectivityResult whose target is ``<unknown>``.
+    """
+    shares, typed = [], []
+    for item in results:
+        if isinstance(item, ConnectivityResult):
+            shares.append(connectivity_share_in_word(item, skip_unknown=skip_unknown))
+            text = item.text
+        else:
+            raw, text = np.asarray(item[0]), item[1]
+            shares.append(connectivity_share_in_word(raw, text))
+        typed.append(chars_typed(is_space=_spaces(text)))
+    share, typed = np.concatenate(shares), np.concatenate(typed)
+    keep = ~np.isnan(share)
+    if max_chars is not None:
+        keep &= typed <= max_chars
+    length = (max_chars if max_chars is not None else int(typed[keep].max(initial=0))) + 1
+    counts = np.bincount(typed[keep], minlength=length)
+    sums = np.bincount(typed[keep], weights=share[keep], minlength=length)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan), counts

@@ -1,6 +1,6 @@
 """The autocomplete model: character embedding → stacked recurrent cells → dense layer over words.
 
-Spec §2.1::
+As the article's appendix describes them (https://distill.pub/2019/memorization-in-rnns/)::
 
     x_t (char id) → embedding (27 trainable rows + a fixed zero row for padding)
                   → cells, layer by layer, under ``jax.lax.scan``
@@ -29,7 +29,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from memviz.cells import CELLS, COMPUTE_DTYPES, DISPLAY_NAMES, make_cell
+from memviz.cells import CELLS, COMPUTE_DTYPES, check_compute_dtype, make_cell
+from memviz.model_names import DISPLAY_NAMES
 
 #: Input alphabet size: <eos> (padding, id 0), space, a–z.
 NUM_CHARS = 28
@@ -54,8 +55,7 @@ class ModelConfig:
         for name in ("num_layers", "hidden_features", "embedding_features", "unroll"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.compute_dtype not in COMPUTE_DTYPES:
-            raise ValueError(f"compute_dtype must be one of {sorted(COMPUTE_DTYPES)}, not {self.compute_dtype!r}")
+        check_compute_dtype(self.compute_dtype)
         if self.wavefront and self.num_layers > 1 and self.embedding_features != self.hidden_features:
             raise ValueError(
                 f"wavefront=True stacks the layers' parameters, so it needs embedding_features == hidden_features "
@@ -183,7 +183,7 @@ def parameter_counts(model: AutocompleteModel) -> dict[str, int]:
     }
 
 
-#: The article's three models (spec §2.2), at its size.
+#: The article's three models (its appendix's parameter table), at its size.
 ARTICLE_MODELS = {
     "gru": ModelConfig(cell="gru", num_layers=2),
     "lstm": ModelConfig(cell="lstm", num_layers=2),

@@ -13,17 +13,15 @@ import os
 from typing import Any
 
 from memviz.cells import CELLS
+from memviz.data import SEED
 from memviz.model import ARTICLE_MODELS, ModelConfig
-
-#: The article's seed, used for the vocabulary shuffle, the split, initialisation and batch order.
-SEED = 450849059
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """How a model is trained (spec §3.1)."""
+    """How a model is trained (the article's code trained with Adam 1e-3 on batches of 64)."""
 
-    corpus: str = "austen"  # memviz.data corpus name: austen | text8
+    corpus: str = "austen"  # memviz.corpora name: austen | text8
     vocab_size: int = 4096  # words in the output vocabulary, besides <eos> and <unknown>
     article_vocab: bool = False  # text8 only: use the article's exact word list (data/distill-2019)
     max_length: int = 200  # characters per sequence (whole words only)
@@ -38,8 +36,16 @@ class TrainConfig:
     keep_checkpoints: int = 3  # how many recent checkpoints to keep
 
     def __post_init__(self):
-        for name in ("vocab_size", "max_length", "batch_size", "steps", "eval_every", "log_every", "checkpoint_every",
-                     "keep_checkpoints"):
+        for name in (
+            "vocab_size",
+            "max_length",
+            "batch_size",
+            "steps",
+            "eval_every",
+            "log_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not self.learning_rate > 0:
@@ -76,7 +82,9 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, blob: dict[str, Any]) -> RunConfig:
-        return cls(model=ModelConfig(**blob["model"]), train=TrainConfig(**blob["train"]), preset=blob.get("preset", "custom"))
+        return cls(
+            model=ModelConfig(**blob["model"]), train=TrainConfig(**blob["train"]), preset=blob.get("preset", "custom")
+        )
 
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
@@ -121,8 +129,15 @@ def _cpu(cell: str) -> RunConfig:
     steps = {"rnn": 1200, "gru": 1200, "lstm": 1000, "nlstm": 1100}[cell]
     return RunConfig(
         model=ModelConfig(cell=cell, num_layers=1, hidden_features=hidden, embedding_features=hidden, num_words=4098),
-        train=TrainConfig(corpus="austen", vocab_size=4096, batch_size=32, steps=steps, learning_rate=5e-3,
-                          lr_schedule="cosine", checkpoint_every=250),
+        train=TrainConfig(
+            corpus="austen",
+            vocab_size=4096,
+            batch_size=32,
+            steps=steps,
+            learning_rate=5e-3,
+            lr_schedule="cosine",
+            checkpoint_every=250,
+        ),
         preset="cpu",
     )
 
@@ -131,8 +146,16 @@ def _tiny(cell: str) -> RunConfig:
     # For tests and the notebooks' smoke mode (MEMVIZ_SMOKE=1): seconds, not minutes.
     return RunConfig(
         model=ModelConfig(cell=cell, num_layers=1, hidden_features=32, embedding_features=16, num_words=514),
-        train=TrainConfig(corpus="austen", vocab_size=512, batch_size=8, steps=4, eval_every=2, log_every=1,
-                          checkpoint_every=2, max_length=200),
+        train=TrainConfig(
+            corpus="austen",
+            vocab_size=512,
+            batch_size=8,
+            steps=4,
+            eval_every=2,
+            log_every=1,
+            checkpoint_every=2,
+            max_length=200,
+        ),
         preset="tiny",
     )
 

@@ -18,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from memviz import checkpoint
+from memviz.model_names import ARTICLE_CELLS
 from memviz.paths import DATA_DIR, cache_dir, work_dir
 from memviz.presets import get_preset, smoke_mode
 from memviz.train import Run, load_or_train, load_run
@@ -25,8 +26,6 @@ from memviz.train import Run, load_or_train, load_run
 PRETRAINED_DIR = DATA_DIR / "pretrained"
 #: Environment variable naming a folder of your own runs (``<cell>/`` each) that ``load`` prefers to the shipped ones.
 RUNS_ENV = "MEMVIZ_RUNS_DIR"
-#: The article's three models, in the order its connectivity figure stacks them.
-ARTICLE_CELLS = ("nlstm", "lstm", "gru")
 
 
 def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None, progress: bool = True) -> Run:

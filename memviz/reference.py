@@ -18,25 +18,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from memviz import data
+from memviz.model_names import TABLE_ORDER, cell_name, display_name
 from memviz.paths import DATA_DIR, data_file
 from memviz.results import AccuracyCurve, ConnectivityResult
 
 #: Folder of the article's published data.
 REFERENCE_DIR = DATA_DIR / "distill-2019"
 
-#: Display names of the article's three models, in the order of its tables.
-MODELS = ("GRU", "LSTM", "Nested LSTM")
-
-#: Display name -> file key (``connectivity_{key}.json``).
-_FILE_KEYS = {"GRU": "gru", "LSTM": "lstm", "Nested LSTM": "nlstm"}
-
-#: The article's fixed connectivity sample (spec §4.2): 35 words, 198 positions, leading space.
+#: The article's fixed connectivity sample (its connectivity figure): 35 words, 198 positions, leading space.
 SAMPLE_TEXT = (
     " context the formal study of grammar is an important part of education from a young age through"
     " advanced learning though the rules taught in schools are not a grammar in the sense most linguists use"
 )
 
-#: The walkthrough's output positions (spec §4.3), index -> what the article points out there.
+#: The connectivity figure's walkthrough: output position -> what the article points out there.
 WALKTHROUGH = {
     106: "'le' of learning: the Nested LSTM barely uses the past and guesses common 'l' words; "
     "the LSTM and GRU suggest 'learning', the GRU more confidently and more connected to 'advanced'.",
@@ -47,32 +43,32 @@ WALKTHROUGH = {
     "sentence but predicts wrongly (long-term memorization, not long-term understanding).",
 }
 
-#: The connectivity figure's default output position (the 'e' of "learning"; spec §4.3).
+#: The connectivity figure's default output position (the 'e' of "learning"; the connectivity figure).
 DEFAULT_INDEX = 106
 
 #: The hero figure's animation: output positions 12 -> 35 (space before "formal" to the last 'r' of
-#: "grammar"), every 200 ms, looping (spec §4.4).
+#: "grammar"), every 200 ms, looping (the hero figure at the article's top).
 HERO_RANGE = (12, 35)
 
-#: The hero figure shows only the first 70 characters of the sample (spec §4.4).
+#: The hero figure shows only the first 70 characters of the sample.
 HERO_LENGTH = 70
 
-#: The hero animation's step interval in milliseconds (spec §4.4).
+#: The hero animation's step interval in milliseconds.
 HERO_INTERVAL_MS = 200
 
-#: Test-split results of the article's appendix "Model testing" (spec §3.2); accuracy as a fraction.
+#: Test-split results of the article's appendix "Model testing"; accuracy as a fraction.
 TEST_METRICS = pd.DataFrame(
     {
-        "model": list(MODELS),
+        "model": list(TABLE_ORDER),
         "cross_entropy": [2.1170, 2.1713, 2.4950],
         "accuracy": [0.5201, 0.5140, 0.4710],
     }
 )
 
-#: The article's model configurations and parameter counts (appendix; spec §2.2).
+#: The article's model configurations and parameter counts (its appendix).
 PARAMETER_COUNTS = pd.DataFrame(
     {
-        "model": list(MODELS),
+        "model": list(TABLE_ORDER),
         "units": [600, 600, 600],
         "layers": [2, 2, 1],
         "depth": [pd.NA, pd.NA, 2],
@@ -83,24 +79,14 @@ PARAMETER_COUNTS = pd.DataFrame(
 ).astype({"depth": "Int64"})
 
 
-def _model_name(model: str) -> str:
-    """``"gru"``, ``"GRU"``, ``"nlstm"``, ``"nested lstm"`` ... -> the display name."""
-    key = model.strip().lower()
-    for name, file_key in _FILE_KEYS.items():
-        if key in (name.lower(), file_key):
-            return name
-    valid = ", ".join(f"{name!r}/{file_key!r}" for name, file_key in _FILE_KEYS.items())
-    raise ValueError(f"unknown model {model!r}; the article's models are {valid}")
-
-
 def _file(name: str) -> Path:
     """A file of the article's data, or an error that says where memviz looked and how to point it elsewhere."""
     return data_file("distill-2019", name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _connectivity(name: str) -> ConnectivityResult:
-    records = json.loads(_file(f"connectivity_{_FILE_KEYS[name]}.json").read_text())
+    records = json.loads(_file(f"connectivity_{cell_name(name)}.json").read_text())
     result = ConnectivityResult.from_records(records, model=name, squared=True)
     # Cached and shared between callers, so make the arrays read-only rather than copy them.
     result.raw.setflags(write=False)
@@ -114,22 +100,27 @@ def connectivity(model: str) -> ConnectivityResult:
     ``model`` is a display name or a file key: ``"GRU"``/``"gru"``, ``"LSTM"``/``"lstm"``,
     ``"Nested LSTM"``/``"nlstm"``. Top-3 probabilities are rounded to 3 d.p. in the source.
     """
-    return _connectivity(_model_name(model))
+    name = display_name(model)
+    if name not in TABLE_ORDER:
+        raise ValueError(
+            f"the article published no connectivity for {model!r}; its models are {', '.join(TABLE_ORDER)}"
+        )
+    return _connectivity(name)
 
 
-def connectivities(models: tuple[str, ...] = MODELS) -> list[ConnectivityResult]:
-    """:func:`connectivity` for several models (default: all three, in :data:`MODELS` order)."""
+def connectivities(models: tuple[str, ...] = TABLE_ORDER) -> list[ConnectivityResult]:
+    """:func:`connectivity` for several models (default: all three, in the order of the article's tables)."""
     return [connectivity(m) for m in models]
 
 
 def accuracy_curves() -> list[AccuracyCurve]:
-    """The accuracy-by-characters-typed curves (spec §5): one ``(3, 22)`` curve per model, top-1..3."""
+    """The accuracy-by-characters-typed curves ("Future work"): one ``(3, 22)`` curve per model, top-1..3."""
     blob = json.loads(_file("word-length-results.json").read_text())
-    return [AccuracyCurve(model=name, accuracy=np.asarray(blob[name], dtype=np.float64)) for name in MODELS]
+    return [AccuracyCurve(model=name, accuracy=np.asarray(blob[name], dtype=np.float64)) for name in TABLE_ORDER]
 
 
 def training_curves() -> pd.DataFrame:
-    """The article's training graph data (spec §3.3) as a tidy frame.
+    """The article's training graph data (its appendix) as a tidy frame.
 
     Columns: ``model``, ``dataset`` (``"train"`` | ``"valid"``), ``sec``, ``step``, ``loss``,
     ``loss_smooth`` (the article's ewm(alpha=0.25) over interleaved train/valid rows; it is what the
@@ -140,17 +131,11 @@ def training_curves() -> pd.DataFrame:
     return frame.astype({"model": str, "dataset": str, "sec": float, "step": int, "loss": float, "loss_smooth": float})
 
 
-@functools.lru_cache(maxsize=None)
-def _maps() -> dict[str, tuple[str, ...]]:
-    blob = json.loads(_file("autocomplete.json").read_text())
-    return {key: tuple(values) for key, values in blob.items()}
-
-
 def word_map() -> tuple[str, ...]:
     """The article's 16,386 output classes in their exact order (``<eos>``, ``<unknown>``, then words)."""
-    return _maps()["word_map"]
+    return data.article_maps()["word_map"]
 
 
 def char_map() -> tuple[str, ...]:
     """The 28 input symbols: ``<eos>`` (padding, id 0), space, a-z."""
-    return _maps()["char_map"]
+    return data.article_maps()["char_map"]

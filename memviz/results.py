@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from memviz.files import write_text
+
 
 @dataclasses.dataclass(frozen=True)
 class ConnectivityResult:
@@ -64,7 +66,7 @@ class ConnectivityResult:
             }
             for t in range(self.length)
         ]
-        Path(path).write_text(json.dumps({"model": self.model, "squared": self.squared, "records": records}))
+        write_text(path, json.dumps({"model": self.model, "squared": self.squared, "records": records}))
 
     @classmethod
     def from_records(cls, records: list[dict], model: str, squared: bool = True) -> ConnectivityResult:
@@ -83,6 +85,13 @@ class ConnectivityResult:
     def load(cls, path: str | Path) -> ConnectivityResult:
         blob = json.loads(Path(path).read_text())
         return cls.from_records(blob["records"], model=blob["model"], squared=blob["squared"])
+
+
+def check_same_text(results) -> None:
+    """Raise ValueError unless there is at least one result and all are of one text (panels side by side)."""
+    texts = {r.text for r in results}
+    if len(texts) != 1:
+        raise ValueError(f"need one or more ConnectivityResults, all of the same text (got {len(texts)} texts)")
 
 
 @dataclasses.dataclass(frozen=True)

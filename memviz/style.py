@@ -11,12 +11,12 @@ from collections.abc import Sequence
 import altair as alt
 import numpy as np
 
+from memviz.model_names import ARTICLE_ORDER, MODEL_COLOURS
+
 # ---------------------------------------------------------------------------------------------
 # Named constants: colours, fonts, sizes
 # ---------------------------------------------------------------------------------------------
 
-#: The article's model colours (``public/visual/accuracy_graph.js``, ggplot2's hue palette).
-MODEL_COLOURS = {"GRU": "#F8766D", "LSTM": "#00BA38", "Nested LSTM": "#619CFF"}
 #: Colours for other model names (e.g. "tanh RNN"), handed out in order of appearance.
 FALLBACK_COLOURS = ("#C77CFF", "#CD9600", "#00BFC4", "#FF61C3", "#7CAE00", "#8C564B")
 
@@ -44,9 +44,6 @@ MONOSPACE = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace"
 SANS = "Helvetica Neue, Helvetica, Arial, Liberation Sans, sans-serif"
 PREDICTION_FILL, PREDICTION_HIT_FILL, PREDICTION_TEXT = "#eeeeee", "#c5e8d3", "#222222"
 MUTED_TEXT = "#555555"
-
-#: The article's panel order in the connectivity figure (spec §4.3).
-ARTICLE_ORDER = ("Nested LSTM", "LSTM", "GRU")
 
 #: Connectivity strip geometry, in pixels.
 CHAR_WIDTH, LINE_HEIGHT, CHAR_FONT_SIZE = 9, 22, 14

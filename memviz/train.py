@@ -1,4 +1,6 @@
-"""Training with optax, as the article trained (spec §3.1): Adam 1e-3, masked cross entropy, no tricks.
+"""Training with optax, as the article trained: Adam 1e-3, masked cross entropy, no tricks.
+
+(Madsen 2019, https://distill.pub/2019/memorization-in-rnns/.)
 
 ``train(config, directory)`` trains (resuming from the newest checkpoint in ``directory``),
 ``load_run(directory)`` restores a trained model, ``load_or_train`` does whichever applies.
@@ -10,10 +12,11 @@ parallelism with ``jax.sharding``); parameters are replicated.
 from __future__ import annotations
 
 import dataclasses
-import shutil
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -56,7 +59,9 @@ class Run:
 def dataset_for(config: RunConfig) -> data.Dataset:
     """The dataset (corpus, vocabulary, splits) that ``config`` trains on."""
     tc = config.train
-    return data.load_dataset(tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab)
+    return data.load_dataset(
+        tc.corpus, vocab_size=tc.vocab_size, max_length=tc.max_length, article_vocab=tc.article_vocab
+    )
 
 
 def build_model(config: ModelConfig, seed: int) -> AutocompleteModel:
@@ -85,12 +90,27 @@ def _optimizer(config: RunConfig) -> optax.GradientTransformation:
     return optax.adam(tc.learning_rate)
 
 
+def _all_finite(tree) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
 def _compile_steps(graphdef, tx: optax.GradientTransformation):
-    @jax.jit
-    def train_step(params, opt_state, source, target):
+    # The state's buffers are donated: each step updates them in place instead of allocating a copy.
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def train_step(params, opt_state, diverged_at, step, source, target):
+        """One Adam step; from the first step whose loss, gradient or new state is not finite, none is
+        applied and ``diverged_at`` holds that step. Checked in the graph: no host sync per step."""
         loss, grads = jax.value_and_grad(lambda p: batch_loss(nnx.merge(graphdef, p), source, target))(params)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss, optax.tree.norm(grads)
+        updates, new_opt_state = tx.update(grads, opt_state, params)
+        new_params = optax.apply_updates(params, updates)
+        finite = _all_finite((loss, grads, new_params, new_opt_state))
+        diverged_at = jnp.where((diverged_at == 0) & ~finite, step, diverged_at)
+
+        def keep_if_diverged(new, old):
+            return jnp.where(diverged_at > 0, old, new)
+
+        params = jax.tree.map(keep_if_diverged, new_params, params)
+        return params, jax.tree.map(keep_if_diverged, new_opt_state, opt_state), diverged_at, loss
 
     @jax.jit
     def eval_step(params, source, target):
@@ -116,13 +136,18 @@ class _Sharding:
         return jax.device_put(source, self.batch), jax.device_put(target, self.batch), int(split.lengths[idx].sum())
 
 
-def _check_finite(loss: float, grad_norm: float, step: int, directory: Path | None, saved_step: int | None):
-    if np.isfinite(loss) and np.isfinite(grad_norm):
+def _diverged(diverged_at: jax.Array, config: RunConfig, directory: Path | None, saved_step: int | None):
+    """Raise TrainingDiverged if a step diverged (``diverged_at > 0``); a host sync, so only at logged steps."""
+    step = int(diverged_at)
+    if not step:
         return
     kept = f"the last good checkpoint (step {saved_step}) is kept in {directory}" if saved_step else "nothing was saved"
+    hint = "Lower the learning rate"
+    if config.model.compute_dtype != "float32":
+        hint += " or use compute_dtype='float32'"
     raise TrainingDiverged(
-        f"training diverged at step {step}: loss {loss}, gradient norm {grad_norm}; {kept}. "
-        "Lower the learning rate or use compute_dtype='float32'."
+        f"training diverged at step {step}: the loss, the gradient or the updated parameters stopped being finite; "
+        f"{kept}. {hint}."
     )
 
 
@@ -137,7 +162,8 @@ def train(
     """Train ``config``, resuming from the newest checkpoint in ``directory`` if there is one.
 
     Args:
-      config: the run to train; must match the config saved in ``directory``, if any.
+      config: the run to train; must match the config saved in ``directory``, if any, and train at
+        least as many steps as were already trained there.
       directory: where config, checkpoints and history go; None trains in memory only.
       dataset: a loaded dataset (default: load ``config.train``'s corpus).
       progress: show a progress bar (terminal and Jupyter) with loss, chars/s and ETA.
@@ -151,50 +177,37 @@ def train(
     model = build_model(config.model, tc.seed)
     graphdef, params = nnx.split(model, nnx.Param)
     tx = _optimizer(config)
-    opt_state = tx.init(params)
-    start, history, mngr = 0, pd.DataFrame(columns=ckpt.HISTORY_COLUMNS), None
-    if directory is not None:
-        ckpt.check_config(directory, config)
-        ckpt.write_config(directory, config)
-        mngr = ckpt.manager(directory, tc.keep_checkpoints)
-        if mngr.latest_step() is not None:
-            start, items = ckpt.restore(mngr, {"params": params, "opt_state": opt_state})
-            params, opt_state = items["params"], items["opt_state"]
-            history = ckpt.read_history(directory)
-            history = history[history.step <= start]
+    saver = _Saver(directory, config)
+    start, params, opt_state, rows = saver.resume(params, tx.init(params))
     params = jax.device_put(params, sharding.replicated)
     opt_state = jax.device_put(opt_state, sharding.replicated)
     train_step, eval_step = _compile_steps(graphdef, tx)
-    rows = history.to_dict("records")
-    elapsed0 = float(history.sec.max()) if len(history) else 0.0
-    saved_step = start if start else None
-
-    def save(step):
-        nonlocal saved_step
-        if mngr is None or step == saved_step:
-            return
-        ckpt.save(mngr, step, {"params": params, "opt_state": opt_state})
-        ckpt.write_history(directory, pd.DataFrame(rows, columns=ckpt.HISTORY_COLUMNS))
-        saved_step = step
-
+    logger = _Logger(config, rows, eval_step, dataset.valid, sharding)
+    diverged_at = jnp.zeros((), jnp.int32)
     bar = _progress_bar(config, start, progress)
-    clock, chars = time.perf_counter(), 0
+    clock, chars, elapsed0 = time.perf_counter(), 0, logger.elapsed()
     step = start
+
+    def save(at: int) -> None:
+        _diverged(diverged_at, config, directory, saver.step)  # never save a diverged state
+        saver.save(at, {"params": params, "opt_state": opt_state}, logger.frame())
+
     try:
         for step in range(start + 1, tc.steps + 1):
-            source, target, n_chars = sharding.put_batch(dataset.train, batch_indices(len(dataset.train), tc.batch_size, step - 1, tc.seed))
-            new_params, new_opt_state, loss, grad_norm = train_step(params, opt_state, source, target)
-            loss, grad_norm = float(loss), float(grad_norm)
-            _check_finite(loss, grad_norm, step, directory, saved_step)
-            params, opt_state = new_params, new_opt_state
+            idx = batch_indices(len(dataset.train), tc.batch_size, step - 1, tc.seed)
+            source, target, n_chars = sharding.put_batch(dataset.train, idx)
+            params, opt_state, diverged_at, loss = train_step(params, opt_state, diverged_at, step, source, target)
             chars += n_chars
             sec = elapsed0 + time.perf_counter() - clock
-            logged = _log(rows, config, step, sec, loss, eval_step, params, dataset, sharding)
+            if logger.due(step):
+                _diverged(diverged_at, config, directory, saver.step)
+                logger.log(step, sec, float(loss), params)
+                if bar is not None:
+                    bar.set_postfix(loss=f"{float(loss):.3f}", chars_per_s=f"{chars / max(sec - elapsed0, 1e-9):,.0f}")
+                if on_log is not None:
+                    on_log(logger.frame())
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.3f}", chars_per_s=f"{chars / max(sec - elapsed0, 1e-9):,.0f}")
-            if logged and on_log is not None:
-                on_log(pd.DataFrame(rows, columns=ckpt.HISTORY_COLUMNS))
             if step % tc.checkpoint_every == 0:
                 save(step)
         save(step)
@@ -204,23 +217,77 @@ def train(
     finally:
         if bar is not None:
             bar.close()
+    _diverged(diverged_at, config, directory, saver.step)
     nnx.update(model, jax.device_get(params))
-    return Run(model, config, pd.DataFrame(rows, columns=ckpt.HISTORY_COLUMNS), step, directory)
+    return Run(model, config, logger.frame(), step, directory)
 
 
-def _log(rows, config, step, sec, loss, eval_step, params, dataset, sharding) -> bool:
-    tc, name = config.train, config.model.display_name
-    logged = False
-    if step % tc.log_every == 0 or step == 1:
-        rows.append({"model": name, "dataset": "train", "sec": sec, "step": step, "loss": loss})
-        logged = True
-    if step % tc.eval_every == 0 or step == 1:
-        idx = batch_indices(len(dataset.valid), min(tc.batch_size, len(dataset.valid)), step - 1, tc.seed + 1)
+class _Saver:
+    """The run directory's side of training: refuse a mismatched run, resume, save history then checkpoint."""
+
+    def __init__(self, directory: Path | None, config: RunConfig):
+        self.directory, self.config, self.mngr, self.step = directory, config, None, None
+        if directory is None:
+            return
+        ckpt.check_config(directory, config)
+        self.mngr = ckpt.manager(directory, config.train.keep_checkpoints)
+        trained = self.mngr.latest_step()
+        if trained is not None and trained > config.train.steps:
+            raise ckpt.CheckpointError(
+                f"{directory} has already trained {trained} steps; to resume it, ask for at least that many "
+                f"(steps={config.train.steps} was asked)"
+            )
+        ckpt.write_config(directory, config)
+
+    def resume(self, params, opt_state) -> tuple[int, Any, Any, list[dict]]:
+        """``(step, params, opt_state, history rows)`` of the newest checkpoint, or the fresh state at step 0."""
+        if self.mngr is None or self.mngr.latest_step() is None:
+            return 0, params, opt_state, []
+        self.step, items = ckpt.restore(self.mngr, {"params": params, "opt_state": opt_state})
+        history = ckpt.read_history(self.directory)
+        # History is written before its checkpoint: rows past the checkpoint come from a run killed in between.
+        rows = history[history.step <= self.step].to_dict("records")
+        return self.step, items["params"], items["opt_state"], rows
+
+    def save(self, step: int, items: dict[str, Any], history: pd.DataFrame) -> None:
+        if self.mngr is None or step == self.step:
+            return
+        ckpt.write_history(self.directory, history)  # first: a kill before the checkpoint only leaves rows to redo
+        ckpt.save(self.mngr, step, items)
+        self.step = step
+
+
+class _Logger:
+    """The loss history: the training loss every ``log_every`` steps, one validation batch every ``eval_every``."""
+
+    def __init__(self, config: RunConfig, rows: list[dict], eval_step, valid: data.Split, sharding: _Sharding):
+        self.config, self.rows, self.eval_step, self.valid, self.sharding = config, rows, eval_step, valid, sharding
+
+    def elapsed(self) -> float:
+        return float(max(row["sec"] for row in self.rows)) if self.rows else 0.0
+
+    def due(self, step: int) -> bool:
+        tc = self.config.train
+        return step == 1 or step % tc.log_every == 0 or step % tc.eval_every == 0
+
+    def log(self, step: int, sec: float, loss: float, params) -> None:
+        tc, name = self.config.train, self.config.model.display_name
+        if step % tc.log_every == 0 or step == 1:
+            self.rows.append({"model": name, "dataset": "train", "sec": sec, "step": step, "loss": loss})
+        if step % tc.eval_every == 0 or step == 1:
+            self.rows.append(
+                {"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": self._valid_loss(step, params)}
+            )
+
+    def _valid_loss(self, step: int, params) -> float:
+        tc = self.config.train
+        idx = batch_indices(len(self.valid), min(tc.batch_size, len(self.valid)), step - 1, tc.seed + 1)
         idx = idx[: len(idx) - len(idx) % len(jax.local_devices())]
-        source, target, _ = sharding.put_batch(dataset.valid, idx)
-        rows.append({"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": float(eval_step(params, source, target))})
-        logged = True
-    return logged
+        source, target, _ = self.sharding.put_batch(self.valid, idx)
+        return float(self.eval_step(params, source, target))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=ckpt.HISTORY_COLUMNS)
 
 
 def _progress_bar(config: RunConfig, start: int, enabled: bool):
@@ -228,7 +295,9 @@ def _progress_bar(config: RunConfig, start: int, enabled: bool):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=config.train.steps, initial=start, desc=f"{config.model.display_name} ({config.preset})", unit="step")
+    return tqdm(
+        total=config.train.steps, initial=start, desc=f"{config.model.display_name} ({config.preset})", unit="step"
+    )
 
 
 def _check_dataset(dataset: data.Dataset, config: RunConfig) -> None:
@@ -256,34 +325,18 @@ def load_run(directory: str | Path) -> Run:
     _, params = nnx.split(model, nnx.Param)
     step, items = ckpt.restore(ckpt.manager(directory, config.train.keep_checkpoints), {"params": params})
     nnx.update(model, items["params"])
-    return Run(model, config, ckpt.read_history(directory), step, directory)
+    history = ckpt.read_history(directory)
+    # Rows past the checkpoint: a run killed between writing its history and its checkpoint.
+    return Run(model, config, history[history.step <= step].reset_index(drop=True), step, directory)
 
 
 def load_or_train(config: RunConfig, directory: str | Path, **kwargs) -> Run:
     """Restore the run in ``directory`` if it is complete, otherwise train (or resume) it."""
     directory = Path(directory)
     ckpt.check_config(directory, config)
-    mngr = ckpt.manager(directory, config.train.keep_checkpoints) if (directory / ckpt.CHECKPOINT_DIR).exists() else None
+    mngr = (
+        ckpt.manager(directory, config.train.keep_checkpoints) if (directory / ckpt.CHECKPOINT_DIR).exists() else None
+    )
     if mngr is not None and mngr.latest_step() == config.train.steps:
         return load_run(directory)
     return train(config, directory, **kwargs)
-
-
-def export_params(run: Run, directory: str | Path, dtype=jnp.float16, *, overwrite: bool = False) -> None:
-    """Write a compact, params-only copy of ``run`` (config, history, metrics, half-precision weights).
-
-    A directory that already holds checkpoints is refused unless ``overwrite`` (then they are replaced:
-    an older export at a higher step would otherwise stay the one that loads).
-    """
-    directory = Path(directory)
-    existing = directory / ckpt.CHECKPOINT_DIR
-    if existing.exists() and any(existing.iterdir()):
-        if not overwrite:
-            raise FileExistsError(f"{directory} already holds checkpoints; pass overwrite=True to replace them")
-        shutil.rmtree(existing)
-    ckpt.write_config(directory, run.config)
-    ckpt.write_history(directory, run.history)
-    if run.directory is not None and (metrics := ckpt.read_metrics(run.directory)) is not None:
-        ckpt.write_metrics(directory, metrics)
-    _, params = nnx.split(run.model, nnx.Param)
-    ckpt.save(ckpt.manager(directory, 1), run.step, {"params": jax.tree.map(lambda x: x.astype(dtype), params)})

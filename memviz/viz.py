@@ -21,7 +21,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from memviz.results import AccuracyCurve, ConnectivityResult
+from memviz.results import AccuracyCurve, ConnectivityResult, check_same_text
 
 # Re-exported: notebooks and tests find the constants under memviz.viz.
 from memviz.style import (  # noqa: F401
@@ -260,8 +260,7 @@ def connectivity_panels(
     results = ordered(results, order)
     if not results:
         raise ValueError("need at least one ConnectivityResult")
-    if len({r.text for r in results}) != 1:
-        raise ValueError("all results must be for the same text")
+    check_same_text(results)
     strips = [connectivity_strip(r, position, width=width, chars_per_line=chars_per_line) for r in results]
     return alt.vconcat(*strips, spacing=8, title=_position_title(results[0], position))
 

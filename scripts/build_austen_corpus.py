@@ -11,7 +11,7 @@ followed by a zlib stream of a serialised R character vector, one element per li
 
 Every line is kept (titles, chapter headings included: text8 keeps everything too), lines are
 joined with newlines, the novels in publication order, and the whole is normalised by
-:func:`memviz.text8.normalize_text`. The output is byte-for-byte reproducible (gzip mtime 0).
+:func:`memviz.corpora.normalize_text`. The output is byte-for-byte reproducible (gzip mtime 0).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from memviz.corpora import normalize_text
 from memviz.data import DEFAULT_VOCAB_SIZE, Vocabulary, tokenize
 from memviz.paths import DATA_DIR
-from memviz.text8 import normalize_text
 
 PACKAGE_DIR = Path("/usr/lib/R/site-library/janeaustenr")
 #: (object name in the R package, title), in publication order (1811, 1813, 1814, 1815, 1817, 1817).
@@ -65,7 +65,9 @@ def read_novels(package_dir: Path = PACKAGE_DIR) -> dict[str, list[str]]:
 
 def _package_version() -> str:
     try:
-        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "r-cran-janeaustenr"], capture_output=True, text=True)
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", "r-cran-janeaustenr"], capture_output=True, text=True
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -89,7 +91,10 @@ def main() -> None:
     text = normalized.text
     data = text.encode("ascii")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "wb") as f, gzip.GzipFile(filename="austen.txt", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz:
+    with (
+        open(args.out, "wb") as f,
+        gzip.GzipFile(filename="austen.txt", mode="wb", fileobj=f, mtime=0, compresslevel=9) as gz,
+    ):
         gz.write(data)
     tokens = tokenize(text)
     counts = np.sort(tokens.counts())[::-1]

@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 from memviz import checkpoint, metrics
+from memviz.checkpoint import export_params
 from memviz.pretrained import PRETRAINED_DIR
-from memviz.train import export_params, load_run
+from memviz.train import load_run
 
 
 def machine() -> str:
@@ -52,9 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for run_dir in args.runs:
         r = ship(run_dir, args.out)
-        print(f"{r['model']:>12}: CE {r['cross_entropy']:.4f}  accuracy {r['accuracy']:.2%}  "
-              f"(unigram CE {r['unigram_cross_entropy']:.4f}, accuracy {r['unigram_accuracy']:.2%})  "
-              f"{r['steps']} steps in {r['train_wall_s'] / 60:.1f} min")
+        print(
+            f"{r['model']:>12}: CE {r['cross_entropy']:.4f}  accuracy {r['accuracy']:.2%}  "
+            f"(unigram CE {r['unigram_cross_entropy']:.4f}, accuracy {r['unigram_accuracy']:.2%})  "
+            f"{r['steps']} steps in {r['train_wall_s'] / 60:.1f} min"
+        )
     return 0
 
 

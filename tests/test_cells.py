@@ -1,4 +1,4 @@
-"""Each recurrent cell against the article's equations (spec §2.3–2.5), written again here in NumPy.
+"""Each recurrent cell against the article's equations (its appendix), written again here in NumPy.
 
 The references below are transcribed from the spec, not from ``memviz/cells.py``; they read only the
 cells' weight arrays. Weights are replaced by random normal values (biases included) so that a wrong
@@ -35,7 +35,7 @@ def ref_rnn(W, b, h, x):
 
 
 def ref_lstm(W, b, carry, x):
-    """TF BasicLSTMCell, forget_bias 1.0, gate order i, j, f, o (spec §2.4)."""
+    """TF BasicLSTMCell, forget_bias 1.0, gate order i, j, f, o."""
     h, c = carry
     z = np.concatenate([x, h], -1) @ W + b
     n = h.shape[-1]
@@ -46,7 +46,7 @@ def ref_lstm(W, b, carry, x):
 
 
 def ref_gru(Wg, bg, Wc, bc, h, x):
-    """TF GRUCell (spec §2.3): r first then u; r multiplies h before the candidate matmul."""
+    """TF GRUCell: r first then u; r multiplies h before the candidate matmul."""
     n = h.shape[-1]
     g = sigmoid(np.concatenate([x, h], -1) @ Wg + bg)
     r, u = g[..., :n], g[..., n:]
@@ -65,7 +65,7 @@ def ref_gru_reset_after(Wg, bg, Wc, bc, h, x):
 
 
 def ref_nlstm(W0, b0, W1, b1, carry, x, *, outer_j=lambda j: j, inner_prev=None):
-    """Madsen's BasicNLSTMCell, depth 2 (spec §2.5). ``outer_j`` / ``inner_prev`` let tests build wrong variants."""
+    """Madsen's BasicNLSTMCell, depth 2. ``outer_j`` / ``inner_prev`` let tests build wrong variants."""
     h, c, c_in = carry
     n = h.shape[-1]
     z = np.concatenate([x, h], -1) @ W0 + b0

@@ -15,12 +15,12 @@ from memviz.cells import CELLS
 from memviz.connectivity import (
     _schedule,
     compute_connectivity,
+    connectivity_by_definition,
     connectivity_matrix,
-    connectivity_share_in_word,
     gradient_by_distance,
     sequence_connectivity,
-    share_in_word_by_chars_typed,
 )
+from memviz.metrics import connectivity_share_in_word, share_in_word_by_chars_typed
 from memviz.model import NUM_CHARS, AutocompleteModel, ModelConfig
 from memviz.paths import DATA_DIR
 from memviz.results import ConnectivityResult
@@ -45,23 +45,6 @@ def sequence(seed: int = 0, time: int = TIME):
     return source, rng.integers(2, WORDS, time)
 
 
-def loop_of_grads(model: AutocompleteModel, source, targets) -> np.ndarray:
-    """The definition, one output position at a time: ∂ logit / ∂ e_t, through E, squared, summed."""
-    table = model.embedding_table()
-    embedded = table[jnp.asarray(source)][None]
-    targets = jnp.asarray(targets)
-
-    @jax.jit
-    def row(t_out):
-        def true_logit(e):
-            return model.logits(model.recur(e))[0, t_out, targets[t_out]]
-
-        g = jax.grad(true_logit)(embedded)[0]  # (T, embedding)
-        return jnp.sum((g @ table.T) ** 2, axis=-1)
-
-    return np.stack([np.asarray(row(t)) for t in range(len(source))])
-
-
 @pytest.fixture(scope="module")
 def gru():
     model = tiny_model("gru")
@@ -74,7 +57,7 @@ def test_equals_a_loop_of_per_position_grads(cell):
     model = tiny_model(cell, num_layers=1 if cell == "nlstm" else 2)
     source, targets = sequence(1)
     got = connectivity_matrix(model, source, targets, chunk_size=4)
-    want = loop_of_grads(model, source, targets)
+    want = connectivity_by_definition(model, source, targets)
     np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-7 * want.max())
     assert np.all(np.diag(got) > 0) and got[-1, 0] > 1e-6 * got.max()  # far inputs matter too
 
@@ -87,8 +70,10 @@ def test_equals_central_finite_differences(gru):
     embedded = table[jnp.asarray(source)]  # (T, embedding)
     # Every (t, v, ±) perturbation is one sequence; one batched forward gives every output's logit.
     t, v, sign = np.meshgrid(np.arange(TIME), np.arange(NUM_CHARS), [1.0, -1.0], indexing="ij")
-    shift = jnp.zeros((t.size, TIME, embedded.shape[1])).at[np.arange(t.size), t.ravel()].set(
-        eps * sign.ravel()[:, None] * table[v.ravel()]
+    shift = (
+        jnp.zeros((t.size, TIME, embedded.shape[1]))
+        .at[np.arange(t.size), t.ravel()]
+        .set(eps * sign.ravel()[:, None] * table[v.ravel()])
     )
     logits = jax.jit(lambda e: model.logits(model.recur(e)))(embedded[None] + shift)  # (t·v·2, T, words)
     true = np.asarray(logits[:, np.arange(TIME), targets]).reshape(TIME, NUM_CHARS, 2, TIME)
@@ -124,6 +109,8 @@ def test_plain_norm_squared_is_the_squared_norm(gru):
     model, source, targets, squared = gru
     plain = connectivity_matrix(model, source, targets, squared=False)
     np.testing.assert_allclose(plain**2, squared, rtol=1e-5)
+    by_definition = connectivity_by_definition(model, source, targets, squared=False)
+    np.testing.assert_allclose(plain, by_definition, rtol=2e-4, atol=1e-7 * plain.max())
 
 
 def test_chunk_size_does_not_change_the_result(gru):
@@ -193,8 +180,14 @@ def test_sequence_connectivity_trims_a_split_row(gru):
 def test_share_in_word_skips_unknown_targets():
     text = " ab c"
     raw = np.tril(np.ones((5, 5)))
-    result = ConnectivityResult(model="m", text=text, targets=("ab", "ab", "ab", "<unknown>", "<unknown>"), raw=raw,
-                                top_words=(("ab",),) * 5, top_probs=np.ones((5, 1)))
+    result = ConnectivityResult(
+        model="m",
+        text=text,
+        targets=("ab", "ab", "ab", "<unknown>", "<unknown>"),
+        raw=raw,
+        top_words=(("ab",),) * 5,
+        top_probs=np.ones((5, 1)),
+    )
     np.testing.assert_allclose(connectivity_share_in_word(result), [1, 1, 1, np.nan, np.nan])
     np.testing.assert_allclose(connectivity_share_in_word(result, skip_unknown=False), [1, 1, 1, 1 / 4, 2 / 5])
     mean, counts = share_in_word_by_chars_typed([result])
@@ -228,7 +221,8 @@ def test_share_in_word_by_hand():
 
 
 def test_share_in_word_on_the_articles_data():
-    """Spec §4.3: mean share over the 198 positions GRU 0.59, LSTM 0.61, NLSTM 0.86; at spaces 0.24/0.18/0.36."""
+    """The article's connectivity figure: mean share over the 198 positions GRU 0.59, LSTM 0.61, NLSTM 0.86;
+    at spaces 0.24/0.18/0.36."""
     for name, everywhere, at_spaces in [("gru", 0.59, 0.24), ("lstm", 0.61, 0.18), ("nlstm", 0.86, 0.36)]:
         records = json.loads((DATA_DIR / "distill-2019" / f"connectivity_{name}.json").read_text())
         result = ConnectivityResult.from_records(records, model=name)

@@ -87,7 +87,7 @@ def result_of(text: str, seed: int) -> ConnectivityResult:
 def test_share_sums_match_the_pooled_share():
     results = [result_of(" the cat sat on it", 0), result_of(" a longer sentence here", 1)]
     sums, counts = memorization.share_sums_by_chars_typed(results, max_chars=6)
-    share, total = connectivity.share_in_word_by_chars_typed(results, max_chars=6)
+    share, total = metrics.share_in_word_by_chars_typed(results, max_chars=6)
     np.testing.assert_array_equal(counts.sum(0), total)
     np.testing.assert_allclose(sums.sum(0) / counts.sum(0), share)
     outside = memorization.outside_word(results, 30)

@@ -28,7 +28,7 @@ def tiny_model(cell: str, seed: int = 0, **kw) -> AutocompleteModel:
     for layer in model.layers:
         state = nnx.state(layer, nnx.Param)
         keys = iter(jax.random.split(jax.random.key(seed + 100), len(jax.tree.leaves(state))))
-        nnx.update(layer, jax.tree.map(lambda p: p + 0.3 * jax.random.normal(next(keys), p.shape), state))
+        nnx.update(layer, jax.tree.map(lambda p, keys=keys: p + 0.3 * jax.random.normal(next(keys), p.shape), state))
     return model
 
 
@@ -89,7 +89,7 @@ def test_initialisers_embedding_uniform_and_dense_glorot():
         tiny_config("rnn", num_layers=1, embedding_features=300, hidden_features=40, num_words=200), rngs=nnx.Rngs(1)
     )
     e = np.asarray(model.embedding[...], np.float64)
-    bound = math.sqrt(1.0 / 27)  # spec §2.1: U(−√(1/27), +√(1/27))
+    bound = math.sqrt(1.0 / 27)  # the article's code: U(−√(1/27), +√(1/27))
     assert np.abs(e).max() <= bound * (1 + 1e-6)
     assert np.abs(e).max() > 0.98 * bound
     np.testing.assert_allclose(e.var(), bound**2 / 3, rtol=0.08)
@@ -262,9 +262,16 @@ def test_config_rejects_too_few_words():
         ModelConfig(num_words=2)
 
 
-def test_bad_compute_dtype_rejected():
-    with pytest.raises(ValueError, match="compute_dtype"):
-        AutocompleteModel(tiny_config("lstm", compute_dtype="float16"), rngs=nnx.Rngs(0))
+def test_every_cell_has_one_display_name():
+    from memviz import cells, model_names, reference
+
+    assert set(model_names.DISPLAY_NAMES) == set(cells.CELLS)
+    assert {ModelConfig(cell=c).display_name for c in cells.CELLS} == set(model_names.DISPLAY_NAMES.values())
+    assert list(reference.TEST_METRICS.model) == list(model_names.TABLE_ORDER) == list(model_names.ARTICLE_ORDER[::-1])
+    assert [model_names.display_name(c) for c in model_names.ARTICLE_CELLS] == list(model_names.ARTICLE_ORDER)
+    assert model_names.cell_name("nested lstm") == "nlstm" and model_names.display_name("GRU") == "GRU"
+    with pytest.raises(ValueError, match="unknown model"):
+        model_names.display_name("transformer")
 
 
 def test_config_rejects_bad_compute_dtype():

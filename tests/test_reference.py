@@ -6,19 +6,26 @@ import numpy as np
 import pytest
 
 from memviz import reference
+from memviz.model_names import TABLE_ORDER
 from memviz.paths import DATA_DIR
 
 
 @pytest.fixture(scope="module")
 def results():
-    return {m: reference.connectivity(m) for m in reference.MODELS}
+    return {m: reference.connectivity(m) for m in TABLE_ORDER}
 
 
 def test_shipped_files_and_attribution():
     folder = DATA_DIR / "distill-2019"
     assert reference.REFERENCE_DIR == folder
-    for name in ("autocomplete.json", "autocomplete-training.csv", "word-length-results.json",
-                 "connectivity_gru.json", "connectivity_lstm.json", "connectivity_nlstm.json"):
+    for name in (
+        "autocomplete.json",
+        "autocomplete-training.csv",
+        "word-length-results.json",
+        "connectivity_gru.json",
+        "connectivity_lstm.json",
+        "connectivity_nlstm.json",
+    ):
         assert (folder / name).stat().st_size > 1000, name
     readme = (folder / "README.md").read_text()
     assert "MIT" in readme and "nearForm" in readme and "2d3ca6c" in readme
@@ -32,7 +39,7 @@ def test_package_does_not_read_the_shared_folder():
         assert "../shared" not in source and "/work/shared" not in source and "shared/" not in source, module
 
 
-@pytest.mark.parametrize("name", reference.MODELS)
+@pytest.mark.parametrize("name", TABLE_ORDER)
 def test_connectivity_shapes_and_causality(results, name):
     result = results[name]
     assert result.model == name and result.squared
@@ -43,7 +50,7 @@ def test_connectivity_shapes_and_causality(results, name):
 
 
 def test_spec_value_ranges(results):
-    # spec §4.1: max ≈ 3526 (GRU), 562 (LSTM), 3209 (NLSTM)
+    # the published files: max ≈ 3526 (GRU), 562 (LSTM), 3209 (NLSTM)
     assert results["GRU"].raw.max() == pytest.approx(3526, rel=1e-3)
     assert results["LSTM"].raw.max() == pytest.approx(562, rel=1e-3)
     assert results["Nested LSTM"].raw.max() == pytest.approx(3209, rel=1e-3)
@@ -53,8 +60,10 @@ def test_model_name_aliases():
     assert reference.connectivity("gru") is reference.connectivity("GRU")
     assert reference.connectivity("nlstm").model == "Nested LSTM"
     assert reference.connectivity(" nested lstm ").model == "Nested LSTM"
-    with pytest.raises(ValueError, match="'GRU'/'gru'.*'Nested LSTM'/'nlstm'"):
+    with pytest.raises(ValueError, match="no connectivity for 'tanh RNN'; its models are GRU, LSTM, Nested LSTM"):
         reference.connectivity("tanh RNN")
+    with pytest.raises(ValueError, match="'GRU'/'gru'.*'Nested LSTM'/'nlstm'"):
+        reference.connectivity("transformer")
 
 
 def test_cached_results_are_read_only():
@@ -76,8 +85,8 @@ def test_walkthrough_targets_and_predictions(results):
     expected = {106: "learning", 32: "grammar", 159: "grammar", 162: "grammar", 141: "schools"}
     assert set(reference.WALKTHROUGH) == set(expected) and reference.DEFAULT_INDEX == 106
     for index, word in expected.items():
-        assert all(results[m].targets[index] == word for m in reference.MODELS)
-    # spec §4.3 table
+        assert all(results[m].targets[index] == word for m in TABLE_ORDER)
+    # the walkthrough's positions
     assert gru.top_words[106] == ("learning", "legal", "length")
     np.testing.assert_allclose(gru.top_probs[106], [0.575, 0.076, 0.044], atol=5e-4)
     assert results["LSTM"].top_words[162] == ("grammatical", "grammar", "gram")
@@ -87,7 +96,7 @@ def test_walkthrough_targets_and_predictions(results):
 
 def test_accuracy_curves_match_the_spec_table():
     curves = {c.model: c for c in reference.accuracy_curves()}
-    assert list(curves) == list(reference.MODELS)
+    assert list(curves) == list(TABLE_ORDER)
     for curve in curves.values():
         assert curve.accuracy.shape == (3, 22) and curve.counts is None
         assert np.all(np.diff(curve.accuracy, axis=0) >= 0)  # cumulative top-k

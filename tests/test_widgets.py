@@ -1,6 +1,5 @@
 """memviz.widgets: the explorer's wiring (slider, walkthrough, play, own text) and what it draws."""
 
-import time
 from unittest import mock
 
 import altair as alt
@@ -59,13 +58,10 @@ def test_slider_drives_the_drawn_position(explorer):
     assert explorer.position == 141
 
 
-def test_update_time(explorer):
-    start = time.perf_counter()
-    for p in range(0, 198, 2):
+def test_slider_steps_reach_the_chart(explorer):
+    for p in range(0, 198, 2):  # how long this takes: benchmarks/widget_latency.py
         explorer.slider.value = p
-    per_update = (time.perf_counter() - start) / 99
-    assert explorer.chart.params.position == 196
-    assert per_update < 0.1  # kernel side of one slider step; the browser then redraws (test_viz)
+        assert explorer.chart.params.position == p
 
 
 def test_walkthrough_buttons(explorer):
@@ -126,12 +122,9 @@ def test_svg_renderer_redraws_each_position():
     explorer = widgets.ConnectivityExplorer(fake_compute("the cat sat"), renderer="svg")
     assert isinstance(explorer.chart, widgets.widgets.Image) and explorer.chart.format == "svg+xml"
     assert b"w11a (50.00%)" in bytes(explorer.chart.value)
-    start = time.perf_counter()
-    explorer.slider.value = 4
-    elapsed = time.perf_counter() - start
+    explorer.slider.value = 4  # how long the redraw takes: benchmarks/widget_latency.py
     svg = bytes(explorer.chart.value).decode()
     assert svg.startswith("<svg") and "w4a (50.00%)" in svg and "w11a (50.00%)" not in svg
-    assert elapsed < 2.0  # vl-convert in the kernel: ~0.1-0.3 s on a busy 2-core machine
 
 
 def test_hero_figure():

@@ -1,20 +1,27 @@
-"""memviz.text8: normalisation by text8's rules, and the text8 download against a local HTTP server."""
+"""memviz.corpora and memviz.text8: normalisation by text8's rules, and the text8 download against a local HTTP server."""
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import io
+import os
 import random
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 import zipfile
 
 import numpy as np
 import pytest
 
-from memviz import data, text8
-from memviz.text8 import DownloadError, download_text8, is_normalized, normalize_text, read_text8
+from memviz import corpora, data, text8
+from memviz.corpora import is_normalized, normalize_text
+from memviz.text8 import DownloadError, download_text8, read_text8
 
 # -- normalisation -----------------------------------------------------------------------------------
 
@@ -22,7 +29,7 @@ from memviz.text8 import DownloadError, download_text8, is_normalized, normalize
 def wikifil(text: str) -> str:
     """wikifil.pl's cleaning, written out independently: lower, spell digits, non a-z -> space, squeeze."""
     text = text.lower()
-    for digit, word in enumerate(text8.DIGIT_WORDS):
+    for digit, word in enumerate(corpora.DIGIT_WORDS):
         text = text.replace(str(digit), f" {word} ")
     text = re.sub(r"[^a-z]+", " ", text).strip()
     return " " + text if text else ""
@@ -72,7 +79,16 @@ def test_ascii_equals_an_independent_port_of_wikifil():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("", True), (" a", True), (" ab cd", True), ("a", False), (" a ", False), (" a  b", False), (" A", False), (" é", False)],
+    [
+        ("", True),
+        (" a", True),
+        (" ab cd", True),
+        ("a", False),
+        (" a ", False),
+        (" a  b", False),
+        (" A", False),
+        (" é", False),
+    ],
 )
 def test_is_normalized(text, expected):
     assert is_normalized(text) is expected
@@ -81,6 +97,7 @@ def test_is_normalized(text, expected):
 # -- download ----------------------------------------------------------------------------------------
 
 MEMBER = (" anarchism originated as a term of abuse first used against early working class radicals" * 40).encode()
+SHA256 = hashlib.sha256(MEMBER).hexdigest()
 
 
 def make_zip(member: bytes = MEMBER, name: str = "text8") -> bytes:
@@ -99,6 +116,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "404":
             self.send_error(404)
             return
+        if mode == "stall":  # half the bytes, then nothing
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            time.sleep(self.server.stall_seconds)
+            return
         self.send_response(200)
         announced = len(payload) + 1000 if mode == "lie" else len(payload)
         self.send_header("Content-Length", str(announced))
@@ -113,7 +138,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.payload, httpd.mode, httpd.requests = make_zip(), "ok", 0
+    httpd.payload, httpd.mode, httpd.requests, httpd.stall_seconds = make_zip(), "ok", 0, 3.0
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/text8.zip"
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
@@ -123,14 +148,14 @@ def server():
 
 
 def sizes(server) -> dict:
-    return dict(zip_size=len(server.payload), member_size=len(MEMBER), progress=False)
+    return dict(zip_size=len(server.payload), member_size=len(MEMBER), member_sha256=SHA256, progress=False)
 
 
 def test_download_succeeds_and_is_not_repeated(server, tmp_path):
     dest = tmp_path / "text8.zip"
     assert download_text8(server.url, dest, **sizes(server)) == dest
     assert dest.read_bytes() == server.payload
-    assert read_text8(dest, member_size=len(MEMBER)) == MEMBER.decode()
+    assert read_text8(dest, member_size=len(MEMBER), member_sha256=SHA256) == MEMBER.decode()
     assert download_text8(server.url, dest, **sizes(server)) == dest
     assert server.requests == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["text8.zip"]
@@ -164,7 +189,7 @@ def corrupt(payload: bytes) -> bytes:
     ids=["corrupt", "no-member", "member-size", "not-zip", "truncated", "lying-length", "http-404"],
 )
 def test_bad_downloads_are_rejected_and_leave_no_file(server, tmp_path, mode, payload, match):
-    expected = dict(zip_size=None, member_size=len(MEMBER), progress=False)  # size check off: test the others
+    expected = dict(zip_size=None, member_size=len(MEMBER), member_sha256=SHA256, progress=False)  # size check off
     server.mode, server.payload = mode, payload
     dest = tmp_path / "text8.zip"
     with pytest.raises(DownloadError, match=match) as error:
@@ -197,7 +222,56 @@ def test_truncated_file_put_by_hand_is_reported(tmp_path):
     dest = tmp_path / "text8.zip"
     dest.write_bytes(make_zip()[:-30])
     with pytest.raises(DownloadError, match="delete it"):
-        read_text8(dest, member_size=len(MEMBER))
+        read_text8(dest, member_size=len(MEMBER), member_sha256=SHA256)
+
+
+def test_another_text_of_the_right_size_is_rejected(server, tmp_path):
+    """A sound zip whose member has text8's name and size but other content: the SHA-256 tells them apart."""
+    server.payload = make_zip(MEMBER.replace(b"anarchism", b"socialism"))
+    assert len(server.payload) != 0 and len(MEMBER.replace(b"anarchism", b"socialism")) == len(MEMBER)
+    with pytest.raises(DownloadError, match="SHA-256"):
+        download_text8(server.url, tmp_path / "text8.zip", **sizes(server))
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "text8.zip").write_bytes(server.payload)  # the same file put by hand
+    with pytest.raises(DownloadError, match="SHA-256"):
+        read_text8(tmp_path / "text8.zip", member_size=len(MEMBER), member_sha256=SHA256)
+
+
+def test_a_stalled_download_is_rejected_and_leaves_no_file(server, tmp_path):
+    server.mode, server.stall_seconds = "stall", 3.0
+    with pytest.raises(DownloadError, match="timed out"):
+        download_text8(server.url, tmp_path / "text8.zip", **{**sizes(server), "timeout": 0.5})
+    assert list(tmp_path.iterdir()) == []
+
+
+KILLED_DOWNLOAD = """
+import sys
+from memviz import text8
+text8.download_text8(sys.argv[1], text8.Path(sys.argv[2]), zip_size=None, member_size=1, progress=False, timeout=60)
+"""
+
+
+def test_a_download_killed_midway_leaves_no_part_file_for_good(server, tmp_path):
+    """kill -9 during a download leaves its ``.part`` file; the next download removes it (a live one's stays)."""
+    server.mode, server.stall_seconds = "stall", 30.0
+    dest = tmp_path / "text8.zip"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_DOWNLOAD, server.url, str(dest)])
+    try:
+        for _ in range(1200):  # wait until the child has its temporary file
+            parts = list(tmp_path.glob(".text8.zip.*.part"))
+            if parts:
+                break
+            time.sleep(0.05)
+        assert parts, "the child never started downloading"
+        time.sleep(0.5)  # now inside the transfer, waiting for the rest of the bytes
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    live = tmp_path / f".text8.zip.{os.getpid()}.mine.part"  # a download of this very process, in progress
+    live.write_bytes(b"x")
+    server.mode = "ok"
+    download_text8(server.url, dest, **sizes(server))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "text8.zip"]
 
 
 def test_load_dataset_text8_end_to_end(server, tmp_path, monkeypatch):
@@ -206,7 +280,8 @@ def test_load_dataset_text8_end_to_end(server, tmp_path, monkeypatch):
     monkeypatch.setenv(text8.TEXT8_URL_ENV, server.url)
     monkeypatch.setattr(text8, "TEXT8_ZIP_SIZE", len(server.payload))
     monkeypatch.setattr(text8, "TEXT8_SIZE", len(MEMBER))
-    assert data.load_corpus("text8") == MEMBER.decode()
+    monkeypatch.setattr(text8, "TEXT8_SHA256", SHA256)
+    assert corpora.load_corpus("text8") == MEMBER.decode()
     dataset = data.load_dataset("text8", vocab_size=8, max_length=40)
     assert server.requests == 1
     assert dataset.stats.n_words == 14 * 40 and dataset.stats.n_distinct_words == 14
