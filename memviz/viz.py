@@ -144,11 +144,16 @@ def strip_layers(
     top_k: int = 3,
     char_transforms: Sequence[dict] = (),
     header_transforms: Sequence[dict] = (),
+    hit_boxes: bool = False,
+    background_bottom: float | dict | None = None,
 ) -> alt.LayerChart:
     """The panel's marks, shared by the static strip and the in-browser explorer.
 
     ``chars`` rows carry ``i``, ``c``, ``x``, ``y`` and (given, or made by ``char_transforms``)
     ``ratio``, ``colour``, ``selected``; ``header`` rows carry ``k``, ``label``, ``hit``, ``x0``, ``x1``.
+    ``hit_boxes``: a transparent box over every character, on top, for pointing at it (pointing
+    selects the character, so no tooltip then). ``background_bottom``: the panel's bottom edge (a number or a Vega-Lite ``{"expr"}``),
+    default the geometry's height.
     """
     header_y = 1.5 * LINE_HEIGHT
     text_kw = {"font": SANS, "fontSize": HEADER_FONT_SIZE, "baseline": "middle"}
@@ -164,7 +169,8 @@ def strip_layers(
         return with_transforms(alt.Chart(header), [*header_transforms, {"filter": condition}])
 
     background = alt.Chart(alt.InlineData(values=[{}])).mark_rect(
-        x=0, x2=geom.width, y=geom.panel_top, y2=geom.height, fill=PANEL_BACKGROUND, cornerRadius=3
+        x=0, x2=geom.width, y=geom.panel_top, y2=geom.height if background_bottom is None else background_bottom,
+        fill=PANEL_BACKGROUND, cornerRadius=3,
     )
     name = alt.Chart(alt.InlineData(values=[{}])).mark_text(
         **{**text_kw, "fontSize": HEADER_FONT_SIZE + 1}, text=model, x=2, y=LINE_HEIGHT / 2, align="left",
@@ -192,11 +198,14 @@ def strip_layers(
     ).encode(**_xy(), color=alt.Color("colour:N", scale=None))
     letters = char_chart().mark_text(
         font=MONOSPACE, fontSize=CHAR_FONT_SIZE, color=PANEL_TEXT, baseline="middle", align="center", aria=False
-    ).encode(**_xy(), text="c:N", tooltip=tooltip)
+    ).encode(**_xy(), text="c:N", **({} if hit_boxes else {"tooltip": tooltip}))
     underline = with_transforms(alt.Chart(chars), [*char_transforms, {"filter": "datum.selected"}]).mark_rect(
         width=CHAR_WIDTH - 2, height=2.5, yOffset=0.38 * LINE_HEIGHT, color=PANEL_TEXT
     ).encode(**_xy())
-    return alt.layer(background, name, target, boxes, labels, cells, letters, underline).properties(
+    layers = [background, name, target, boxes, labels, cells, letters, underline]
+    if hit_boxes:  # on top, never re-filtered by the position: the pointer meets the same box until it leaves
+        layers.append(char_chart().mark_rect(width=CHAR_WIDTH, height=LINE_HEIGHT, opacity=0, cursor="pointer").encode(**_xy()))
+    return alt.layer(*layers).properties(
         width=geom.width, height=geom.height, view=alt.ViewBackground(stroke=None)
     )
 

@@ -8,10 +8,13 @@ and stay blank; the ``svg``/``png`` renderers (vl-convert, in the kernel) and an
 * :func:`setup_offline` turns on both; :func:`show` draws any chart as SVG/PNG in the kernel, which
   also stays visible in a saved notebook.
 * :class:`ConnectivityExplorer` draws :func:`memviz.export.explorer_chart` (every position in its
-  data) in an offline ``alt.JupyterChart`` whose ``position`` param is linked to an ``IntSlider``;
-  moving the slider only changes that param, and Vega recolours in the browser (no re-render in the
-  kernel). ``renderer="svg"`` instead re-draws an SVG in the kernel per position (any frontend, slower).
-  :meth:`ConnectivityExplorer.static_chart` is the static twin for saved notebooks.
+  data) in an :class:`ExplorerView`, an anywidget running ``explorer.js`` with Vega's JavaScript
+  bundled (offline): pointing at a character selects it, a click pins it, arrow keys, Home and End
+  step, all recoloured in the browser. Its ``position`` is linked to an ``IntSlider`` in the browser
+  (``jslink``: the slider follows the pointer with no kernel round trip) and in the kernel, so code
+  and the walkthrough buttons move it too. ``renderer="svg"`` instead re-draws an SVG in the kernel
+  per position (any frontend, slower). :meth:`ConnectivityExplorer.static_chart` is the static twin
+  for saved notebooks.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import altair as alt
+import anywidget
 import ipywidgets as widgets
 import pandas as pd
+import traitlets
 
-from memviz import export, reference, viz
+from memviz import export, frontend, reference, viz
 from memviz.results import ConnectivityResult
 
 
@@ -58,18 +63,52 @@ def _check_results(results: Sequence[ConnectivityResult]) -> list[ConnectivityRe
     return results
 
 
+class ExplorerView(anywidget.AnyWidget):
+    """The explorer's panels in the browser (``explorer.js``): the state of :func:`export.explorer_state`.
+
+    ``position`` (the selected output), ``pinned`` (fixed by a click) and ``playing`` (the hero
+    animation: the panels show the first 70 characters) are synced both ways; ``spec`` and ``info``
+    are what is drawn. Vega's JavaScript (~0.9 MB, from vl-convert) travels with the widget.
+    """
+
+    _css = """
+    .memviz-explorer:focus { outline: 2px solid #9BC0DB; outline-offset: 2px; }
+    .memviz-explorer:focus:not(:focus-visible) { outline: none; }
+    """
+    spec = traitlets.Dict().tag(sync=True)
+    info = traitlets.Dict().tag(sync=True)
+    position = traitlets.Int(0).tag(sync=True)
+    pinned = traitlets.Bool(False).tag(sync=True)
+    playing = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, state: dict, **kwargs):
+        if "_esm" not in type(self).__dict__:  # built once per class, from a disk cache after the first time
+            type(self)._esm = frontend.widget_module("explorer")
+        super().__init__(**state, **kwargs)
+
+
+def _from_browser(widget: widgets.Widget, name: str) -> bool:
+    """True while ``widget`` applies a value the browser sent (ipywidgets locks the property then).
+
+    The browser's links (``jslink``) already passed such a change on; passing it on again from the
+    kernel would send the browser a value that may be stale by the time it arrives.
+    """
+    return name in widget._property_lock
+
+
 class ConnectivityExplorer(widgets.VBox):
-    """The article's connectivity figure as a widget: slider, walkthrough, hero animation, own text.
+    """The article's connectivity figure as a widget: point, slider, walkthrough, hero animation, own text.
 
     Args:
       results: one :class:`ConnectivityResult` per model, all for the same text, drawn in ``order``
         (default: the article's Nested LSTM, LSTM, GRU, then other models as given; None: as given).
       compute: optional ``text -> results``; when given, a text box and a button compute the
-        connectivity of the reader's own text (once per text) and swap it in.
-      renderer: ``"vega"`` (offline JupyterChart; the slider drives a Vega param) or ``"svg"``
-        (an SVG drawn by vl-convert in the kernel for every position).
+        connectivity of the reader's own text (once per text) and swap it in; "back to the
+        walkthrough" returns to the first results.
+      renderer: ``"vega"`` (in the browser: point at a character to select it, click to pin it, arrow
+        keys, Home/End) or ``"svg"`` (an SVG drawn by vl-convert in the kernel for every position).
 
-    State: ``position`` (the slider's value), ``results``, ``current_chart()`` (static chart of what
+    State: ``position`` (the slider's value), ``results``, ``static_chart()`` (static chart of what
     is drawn), ``current_frame()`` (its data).
     """
 
@@ -85,16 +124,17 @@ class ConnectivityExplorer(widgets.VBox):
     ):
         if renderer not in ("vega", "svg"):
             raise ValueError(f"renderer must be 'vega' or 'svg', not {renderer!r}")
-        if renderer == "vega":
-            alt.JupyterChart.enable_offline()  # once per kernel; without it JupyterLab offline shows nothing
         self.renderer, self.compute, self.order, self.width = renderer, compute, order, width
         self.slider = widgets.IntSlider(description="output position", continuous_update=True,
                                         style={"description_width": "initial"}, layout={"width": "420px"})
-        # The hero figure's animation (spec §4.4): Play drives the slider one way, so moving the
-        # slider outside the play range does not fight the Play widget's bounds.
-        self.play = widgets.Play(interval=reference.HERO_INTERVAL_MS, step=1, repeat=True, description="animate")
+        # The hero figure's animation (the article's opening figure): Play drives the slider one way,
+        # so moving the slider outside the play range does not fight the Play widget's bounds.
+        self.play = widgets.Play(interval=reference.HERO_INTERVAL_MS, step=1, repeat=True, description="animate",
+                                 tooltip="the article's hero animation (its first 70 characters)")
         self._ready = False  # False while set_results rewires, so intermediate values draw nothing
+        self._links: list = []
         self.play.observe(self._on_play, names="value")
+        self.play.observe(self._on_playing, names="playing")
         self.status = widgets.Label()
         self.caption = widgets.Label(layout={"width": "100%"})
         self.walkthrough = widgets.HBox(
@@ -103,13 +143,18 @@ class ConnectivityExplorer(widgets.VBox):
         self.text = widgets.Text(placeholder="your own text (a-z and space)", layout={"width": "420px"})
         self.compute_button = widgets.Button(description="compute", tooltip="compute connectivity for this text")
         self.compute_button.on_click(self._on_compute)
-        own_text = widgets.HBox([self.text, self.compute_button], layout={"display": None if compute else "none"})
+        self.back_button = widgets.Button(description="back to the walkthrough", layout={"width": "auto", "display": "none"},
+                                          tooltip="show the first text again")
+        self.back_button.on_click(lambda _: self.set_results(self._first_results))
+        self.progress = widgets.IntProgress(min=0, max=1, value=0, bar_style="info", layout={"width": "120px", "display": "none"})
+        own_text = widgets.HBox([self.text, self.compute_button, self.progress, self.back_button],
+                                layout={"display": None if compute else "none"})
         self.chart_area = widgets.Box()
-        self._param_link = None
         self.slider.observe(self._on_position, names="value")
         super().__init__([widgets.HBox([self.play, self.slider, self.status]), self.walkthrough, self.caption,
                           own_text, self.chart_area])
         self.set_results(results, position=position)
+        self._first_results = self.results
 
     # -- wiring --------------------------------------------------------------------------------
 
@@ -130,31 +175,41 @@ class ConnectivityExplorer(widgets.VBox):
         """Swap in new results (e.g. another text); the chart's data is built once here."""
         results = viz.ordered(_check_results(results), self.order)
         text, length = results[0].text, results[0].length
-        hero = reference.SAMPLE_TEXT.startswith(text) and length > reference.HERO_RANGE[1]
-        lo, hi = reference.HERO_RANGE if hero else (0, length - 1)
+        hero = export.hero_crop(text)
+        lo, hi = hero[:2] if hero else (0, length - 1)
         if position is None:  # the article's default; the hero's first frame; else the last character
             position = reference.DEFAULT_INDEX if text == reference.SAMPLE_TEXT else lo if hero else length - 1
         position = min(max(int(position), 0), length - 1)
         self._ready = False
-        if self._param_link is not None:
-            self._param_link.unlink()
-            self._param_link = None
+        for link in self._links:
+            link.unlink()
+        self._links = []
         self.results = results
+        self.play.playing = False
         self.play.min, self.play.max = 0, max(hi, 1)  # widen first so that the new min is valid
         self.play.min, self.play.value = lo, lo
         self.slider.max = length - 1
         self.slider.value = position
         self.walkthrough.layout.display = None if text == reference.SAMPLE_TEXT else "none"
         self.text.value = text.strip()  # the box shows the (normalised) text being drawn
+        first = getattr(self, "_first_results", results)
+        self.back_button.layout.display = "none" if results[0].text == first[0].text else None
         if self.renderer == "vega":
-            self._chart = alt.JupyterChart(
-                export.explorer_chart(self.results, position=position, bind=False, width=self.width)
-            )
-            # Both ways: the slider moves the param, and a param set in the browser moves the slider.
-            self._param_link = widgets.link((self.slider, "value"), (self._chart.params, export.POSITION_PARAM))
-            self.chart_area.children = [self._chart]
+            state = export.explorer_state(self.results, position=position, order=None, width=self.width)
+            self._view = ExplorerView(state)
+            # In the browser, with no kernel round trip: the slider follows the pointer and the keys,
+            # the view follows the slider, and Play stops when the reader points. (Play's frames go
+            # through the kernel, _on_play: a browser link would copy Play's value, the animation's
+            # first frame, onto the slider as soon as it is made.)
+            self._links = [
+                widgets.jslink((self.slider, "value"), (self._view, "position")),
+                widgets.jslink((self.play, "playing"), (self._view, "playing")),
+            ]
+            self._view.observe(self._on_view_position, names="position")
+            self._view.observe(self._on_view_playing, names="playing")
+            self.chart_area.children = [self._view]
         else:
-            self._draw = export.explorer_svg_frames(self.results, position=position, width=self.width)
+            self._draw = export.explorer_svg_frames(self.results, position=position, width=self.width, order=None)
             self._image = widgets.Image(format="svg+xml")
             self.chart_area.children = [self._image]
         self._ready = True
@@ -164,8 +219,23 @@ class ConnectivityExplorer(widgets.VBox):
         if self._ready:
             self.slider.value = change["new"]
 
+    def _on_playing(self, change) -> None:
+        """Play pressed: resume from the reader's position when it lies in the animation's range."""
+        if change["new"] and self.play.min <= self.position <= self.play.max:
+            self.play.value = self.position
+        if self.renderer == "vega" and not _from_browser(self.play, "playing"):
+            self._view.playing = change["new"]
+
+    def _on_view_playing(self, change) -> None:
+        if not _from_browser(self._view, "playing"):
+            self.play.playing = change["new"]
+
+    def _on_view_position(self, change) -> None:
+        if self._ready and not _from_browser(self._view, "position"):
+            self.slider.value = change["new"]
+
     def _on_position(self, change=None) -> None:
-        """Slider moved: update the labels, and in ``svg`` mode redraw (``vega`` mode: the param link)."""
+        """Slider moved: update the labels and the view (in ``svg`` mode: redraw)."""
         if not self._ready:
             return
         p, first = self.position, self.results[0]
@@ -173,25 +243,34 @@ class ConnectivityExplorer(widgets.VBox):
         self.caption.value = reference.WALKTHROUGH.get(p, "") if first.text == reference.SAMPLE_TEXT else ""
         if self.renderer == "svg":
             self._image.value = self._draw(p).encode()
+        elif not _from_browser(self.slider, "value"):
+            self._view.position = p
 
     def _on_compute(self, _button=None) -> None:
-        self.status.value, self.compute_button.disabled = "computing…", True
+        """Compute the box's text; ``compute`` may return a list or yield one result per model (then
+        the progress bar counts the models as they finish)."""
+        self.compute_button.disabled = True
+        self.status.value = f"computing the connectivity of {len(self.text.value)} characters…"
+        self.progress.layout.display, self.progress.value, self.progress.max = None, 0, max(1, len(self.results))
         try:
-            self.set_results(self.compute(self.text.value))
+            results = []
+            for result in self.compute(self.text.value):
+                results.append(result)
+                self.progress.value = len(results)
+                self.status.value = f"computed {len(results)} of {self.progress.max} models…"
+            self.set_results(results)
         except Exception as error:  # shown to the reader instead of lost in the kernel log
             self.status.value = f"could not compute: {error}"
         finally:
             self.compute_button.disabled = False
+            self.progress.layout.display = "none"
 
     # -- what is drawn -------------------------------------------------------------------------
 
-    def current_chart(self) -> alt.VConcatChart:
-        """The static chart of what is drawn now (the same panels, drawn for :attr:`position`)."""
-        return viz.connectivity_panels(self.results, self.position, width=self.width)
-
     def static_chart(self) -> alt.VConcatChart:
-        """Static twin for saved notebooks: ``widgets.show(explorer.static_chart())``."""
-        return self.current_chart()
+        """The static twin of what is drawn now (the same panels at :attr:`position`), for saved
+        notebooks: ``widgets.show(explorer.static_chart())``."""
+        return viz.connectivity_panels(self.results, self.position, order=None, width=self.width)
 
     def current_frame(self) -> pd.DataFrame:
         """The data drawn at :attr:`position`: :func:`viz.connectivity_frame` of every model, with ``model``."""
@@ -200,6 +279,6 @@ class ConnectivityExplorer(widgets.VBox):
         )
 
     @property
-    def chart(self) -> alt.JupyterChart | widgets.Image:
-        """The widget that draws the panels (JupyterChart in ``vega`` mode, Image in ``svg`` mode)."""
-        return self._chart if self.renderer == "vega" else self._image
+    def chart(self) -> ExplorerView | widgets.Image:
+        """The widget that draws the panels (ExplorerView in ``vega`` mode, Image in ``svg`` mode)."""
+        return self._view if self.renderer == "vega" else self._image
