@@ -55,9 +55,11 @@ def script(name: str) -> str:
     return resources.files("memviz").joinpath(f"{name}.js").read_text(encoding="utf-8")
 
 
-def widget_module(name: str) -> str:
-    """The ES module of an anywidget whose ``render`` is the script's render function."""
-    return f"{vega_bundle()}\n{script(name)}\nexport default {{ render: {SCRIPTS[name]} }};\n"
+def widget_module(name: str, *, vega: bool = True) -> str:
+    """The ES module of an anywidget whose ``render`` is the script's render function (with Vega
+    bundled in front of it when ``vega``)."""
+    bundle = vega_bundle() if vega else ""
+    return f"{bundle}\n{script(name)}\nexport default {{ render: {SCRIPTS[name]} }};\n"
 
 
 class HtmlSafeEncoder(json.JSONEncoder):
@@ -93,6 +95,7 @@ _PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="memviz: Vega, Vega-Lite and vega-embed inlined (vl-convert), no network needed">
 <title>{title}</title>
 <style>{css}</style>
 </head>

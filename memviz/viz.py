@@ -21,7 +21,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from memviz.results import AccuracyCurve, ConnectivityResult
+from memviz.results import AccuracyCurve, ConnectivityResult, Suggestions
 
 # Re-exported: notebooks and tests find the constants under memviz.viz.
 from memviz.style import (  # noqa: F401
@@ -30,6 +30,7 @@ from memviz.style import (  # noqa: F401
     ARTICLE_ORDER, CHAR_WIDTH, LINE_HEIGHT, CHAR_FONT_SIZE, HEADER_FONT_SIZE, PANEL_PADDING,
     STRIP_WIDTH, MATRIX_CELL, FIGURE_HEIGHT, FIGURE_WIDTH, TOP_K_DASHES, LOSS_DOMAIN, DATASET_LABELS,
     connectivity_colour, connectivity_colour_expr, connectivity_scale, model_colours, model_scale,
+    output_strip_colour,
 )
 
 
@@ -273,6 +274,46 @@ def connectivity_panels(
         raise ValueError("all results must be for the same text")
     strips = [connectivity_strip(r, position, width=width, chars_per_line=chars_per_line) for r in results]
     return alt.vconcat(*strips, spacing=8, title=_position_title(results[0], position))
+
+
+def suggestion_label(word: str, prob: float) -> str:
+    """``word (xx.xx%)``, as the article labels its predictions."""
+    return f"{word} ({100 * float(prob):.2f}%)"
+
+
+def autocomplete_panels(
+    suggestions: Sequence[Suggestions], *, order: Sequence[str] | None = ARTICLE_ORDER, width: int = STRIP_WIDTH,
+) -> alt.VConcatChart:
+    """The article's autocomplete demo, drawn once: per model, the text it read with the connectivity
+    of its last output (green), the word typed so far, and its top-k suggestions ``word (xx.xx%)``.
+
+    The static twin of ``memviz.widgets.AutocompleteDemo``; the panels are the connectivity figure's.
+    """
+    suggestions = ordered(suggestions, order)
+    if not suggestions or len({s.text for s in suggestions}) != 1:
+        raise ValueError("need one or more Suggestions for the same text")
+    strips = []
+    for s in suggestions:
+        geom = StripGeometry(s.text, width, None)
+        x, y = geom.char_xy()
+        ratio = s.normalized()
+        last = len(s.text) - 1
+        chars = [
+            {"i": i, "c": c, "x": float(x[i]), "y": float(y[i]), "ratio": round(float(ratio[i]), 4),
+             "colour": connectivity_colour(ratio[i]), "selected": i == last}
+            for i, c in enumerate(s.text)
+        ]
+        header = [{"k": 0, "label": f"typed: “{s.typed}”", "hit": False, "x0": 0.0, "x1": 0.0}]
+        for j, (word, prob) in enumerate(zip(s.words, s.probs)):
+            x0, x1 = geom.box(j, len(s.words))
+            header.append({"k": j + 1, "label": suggestion_label(word, prob), "hit": False, "x0": x0, "x1": x1})
+        strips.append(strip_layers(s.model, geom, alt.InlineData(values=chars), alt.InlineData(values=header), top_k=len(s.words)))
+    title = alt.Title(
+        f"Suggestions for the word being typed: “{suggestions[0].text.strip()}”",
+        subtitle="green: connectivity of the top suggestion's logit at the last character to each input character (max = 1)",
+        anchor="start", font=SANS, fontSize=13, subtitleColor=MUTED_TEXT,
+    )
+    return alt.vconcat(*strips, spacing=8, title=title)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ and stay blank; the ``svg``/``png`` renderers (vl-convert, in the kernel) and an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 import altair as alt
 import anywidget
@@ -27,8 +28,8 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from memviz import export, frontend, reference, viz
-from memviz.results import ConnectivityResult
+from memviz import autocomplete, export, frontend, reference, viz
+from memviz.results import ConnectivityResult, Suggestions
 
 
 def setup_offline(renderer: str = "svg") -> None:
@@ -282,3 +283,94 @@ class ConnectivityExplorer(widgets.VBox):
     def chart(self) -> ExplorerView | widgets.Image:
         """The widget that draws the panels (ExplorerView in ``vega`` mode, Image in ``svg`` mode)."""
         return self._view if self.renderer == "vega" else self._image
+
+
+class AutocompleteDemo(anywidget.AnyWidget):
+    """The article's autocomplete demo, live: type, and every model suggests the word being typed.
+
+    A text box (in the browser); at every keystroke each model reads the text (the kernel runs
+    :func:`memviz.autocomplete.suggest`: no recompilation as the text grows, the lengths are
+    bucketed) and the view shows, per model in the article's layout, the text with the connectivity
+    of its last output (green), the output layer compressed into a strip, and the top-k words
+    ``word (xx.xx%)``. Keystrokes are coalesced (one request in flight; the newest text goes next).
+
+    Args:
+      models: ``{display name: model}``, e.g. ``{run.name: run.model for run in runs.values()}``.
+      vocab: the models' vocabulary.
+      text: the first text shown (the article's demo types "parts of north af").
+
+    State: ``text`` (the box), ``suggestions`` (one :class:`~memviz.results.Suggestions` per model),
+    ``compute_ms`` (the kernel's time for the last text), ``static_chart()`` (the static twin).
+    """
+
+    _css = """
+    .memviz-autocomplete { font-family: Helvetica Neue, Helvetica, Arial, sans-serif; font-size: 13px; max-width: 700px; }
+    .memviz-autocomplete-input { font: 15px DejaVu Sans Mono, Menlo, Consolas, monospace; width: 520px; padding: 4px 6px; }
+    .memviz-autocomplete-timing { color: #777; margin-left: 10px; font-size: 12px; }
+    .memviz-autocomplete-row { margin: 10px 0 4px; }
+    .memviz-autocomplete-name { font-weight: bold; margin-bottom: 2px; }
+    .memviz-autocomplete-text { font: 14px DejaVu Sans Mono, Menlo, Consolas, monospace; color: white;
+      background: #365d8d; padding: 4px 6px; border-radius: 3px; white-space: pre-wrap; word-break: break-all; }
+    .memviz-autocomplete-strip { display: flex; height: 10px; margin: 3px 0; }
+    .memviz-autocomplete-strip span { flex: 1; }
+    .memviz-autocomplete-words { display: flex; gap: 6px; }
+    .memviz-autocomplete-word { flex: 1; background: #eeeeee; color: #222; padding: 3px 6px; border-radius: 2px; }
+    """
+    text = traitlets.Unicode("").tag(sync=True)
+    request = traitlets.Dict().tag(sync=True)  # {seq, text}: set by the browser at a keystroke
+    result = traitlets.Dict().tag(sync=True)  # what the browser draws
+
+    def __init__(self, models: Mapping[str, object], vocab, *, text: str = "parts of north af", k: int = 3,
+                 order: Sequence[str] | None = viz.ARTICLE_ORDER):
+        if not models:
+            raise ValueError("need at least one model")
+        if "_esm" not in type(self).__dict__:
+            type(self)._esm = frontend.widget_module("autocomplete", vega=False)
+        rank = {name: n for n, name in enumerate(order or ())}
+        self._models = dict(sorted(models.items(), key=lambda item: rank.get(item[0], len(rank))))
+        self._vocab, self._k = vocab, k
+        self.suggestions: list[Suggestions] = []
+        self.compute_ms = 0.0
+        super().__init__(text=text)
+        self.update(text)
+
+    @traitlets.observe("request")
+    def _on_request(self, change) -> None:
+        self.update(change["new"].get("text", ""), seq=int(change["new"].get("seq", 0)))
+
+    @traitlets.observe("text")
+    def _on_text(self, change) -> None:
+        if not _from_browser(self, "text"):
+            self.update(change["new"])
+
+    def update(self, text: str, *, seq: int = 0) -> None:
+        """Suggest for ``text`` and send the view its panels (``seq``: the browser's request number)."""
+        start = time.perf_counter()
+        try:
+            self.suggestions = autocomplete.suggest_all(self._models, text, self._vocab, k=self._k)
+        except Exception as error:  # shown in the widget instead of lost in the kernel log
+            self.result = {"seq": seq, "error": f"could not suggest: {error}"}
+            return
+        self.compute_ms = 1000 * (time.perf_counter() - start)
+        colours = viz.model_colours(list(self._models))
+        self.result = {
+            "seq": seq, "text": self.suggestions[0].text, "compute_ms": round(self.compute_ms, 1),
+            "panels": [_autocomplete_panel(s, colours[s.model]) for s in self.suggestions],
+        }
+
+    def static_chart(self) -> alt.VConcatChart:
+        """The static twin (drawn in the kernel, kept in a saved notebook): ``widgets.show(demo.static_chart())``."""
+        return viz.autocomplete_panels(self.suggestions, order=None)
+
+
+def _autocomplete_panel(s: Suggestions, colour: str) -> dict:
+    """One model's row of the demo, as plain JSON for ``autocomplete.js``."""
+    strip = autocomplete.output_strip(s.output)
+    peak = float(strip.max()) or 1.0
+    ratio = s.normalized()
+    return {
+        "model": s.model, "colour": colour, "typed": s.typed,
+        "chars": [[c, viz.connectivity_colour(r)] for c, r in zip(s.text, ratio)],
+        "suggestions": [[w, f"{100 * float(p):.2f}%"] for w, p in zip(s.words, s.probs)],
+        "strip": [viz.output_strip_colour(v / peak) for v in strip],
+    }

@@ -51,11 +51,13 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1200, "height": 1000})
     context.route("**/*", lambda route: route.continue_() if _local(route.request.url) else route.abort())
     page = context.new_page()
+    page.set_default_timeout(60_000)
     page.errors = []
     page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: page.errors.append(f"uncaught: {error}"))
     page.on("dialog", lambda dialog: (page.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     yield page
+    page.close(run_before_unload=False)  # a notebook with a live kernel would ask before leaving
     context.close()
 
 
@@ -228,23 +230,26 @@ def run_notebook_in_lab(page, lab, name: str) -> None:
     """Open ``name`` in JupyterLab, run all its cells, and fail on any error output."""
     url, token = lab
     page.goto(f"{url}/lab/tree/{name}?token={token}")
-    page.wait_for_function("window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel", timeout=120_000)
+    page.wait_for_function(
+        f"window.jupyterapp?.shell.currentWidget?.context?.path === '{name}' && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel",
+        timeout=120_000,
+    )
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(
-        """() => { const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
+        """() => { const prompts = [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
                    return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t)); }""",
         timeout=900_000, polling=1000,
     )
     errors = page.evaluate(
         """() => { const cells = window.jupyterapp.shell.currentWidget.content.model.cells; const out = [];
                    for (let i = 0; i < cells.length; i++) { const c = cells.get(i);
-                     if (c.type === 'code') for (const o of c.outputs.toJSON()) if (o.output_type === 'error') out.push(o.ename + ': ' + o.evalue); }
+                     if (c.type === 'code') for (const o of c.outputs.toJSON()) if (o.output_type === 'error') out.push([i, c.sharedModel.getSource(), o.ename + ': ' + o.evalue, (o.traceback || []).slice(-2).join(' | ')]); }
                    return out; }"""
     )
-    assert not errors, errors
+    assert not errors, f"{name}: {errors}"
 
 
-def test_notebooks_in_jupyterlab(page, lab):
+def test_explorer_in_jupyterlab(page, lab):
     run_notebook_in_lab(page, lab, "05_connectivity_explorer.ipynb")
     explorer = page.locator(".memviz-explorer").first
     explorer.scroll_into_view_if_needed()
@@ -258,4 +263,26 @@ def test_notebooks_in_jupyterlab(page, lab):
     wait_for_position(page, target + 1)
     assert page.locator(".memviz-explorer").count() >= 2  # the Austen explorer too
     assert page.evaluate(_LETTERS, 0) == 3 * 198
+    assert not page.errors, page.errors
+
+
+def test_autocomplete_in_jupyterlab(page, lab):
+    run_notebook_in_lab(page, lab, "08_autocomplete_live.ipynb")
+    box = page.locator(".memviz-autocomplete-input")
+    box.scroll_into_view_if_needed()
+    demo = page.locator(".memviz-autocomplete")
+    page.wait_for_function("document.querySelector('.memviz-autocomplete')?.dataset.text !== undefined", timeout=30_000)
+    box.click()
+    box.press("End")
+    box.press_sequentially(" the ca", delay=80)  # real keystrokes
+    page.wait_for_function("document.querySelector('.memviz-autocomplete').dataset.text.endsWith(' the ca')", timeout=30_000)
+    panels = demo.locator(".memviz-autocomplete-row")
+    assert panels.count() == 3
+    for n in range(3):
+        words = panels.nth(n).locator(".memviz-autocomplete-word").all_text_contents()
+        assert len(words) == 3 and all(w.endswith("%)") for w in words), words
+        assert panels.nth(n).locator(".memviz-autocomplete-text span").count() == len(demo.get_attribute("data-text"))
+    latencies = page.evaluate("JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.latencies || '[]')")
+    assert len(latencies) == len(" the ca")  # every keystroke reached a drawn answer
+    assert "ms after the keystroke" in demo.locator(".memviz-autocomplete-timing").text_content()
     assert not page.errors, page.errors

@@ -25,6 +25,7 @@ FIGURES = {
     "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png"],
     "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
     "06_memorization_vs_understanding.ipynb": ["seen_earlier.png", "share_in_word.png", "reach_back.png"],
+    "08_autocomplete_live.ipynb": ["autocomplete_demo.png"],
 }
 
 
@@ -96,3 +97,65 @@ def test_no_bracket_after_aligned_or_line_break(path):
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             assert not re.search(r"(\\begin\{aligned\}|\\\\)\s*\[", cell.source), f"cell {index}"
+
+
+# -- the static site of the executed series, opened in a real browser ------------------------------------
+
+
+@pytest.mark.browser
+def test_static_site(outputs):
+    """``scripts/build_site.py`` on the smoke-mode run above: every page opens offline in Chromium with
+    no console error, no broken image, no blank chart, the explorers live in their standalone pages."""
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; scripts/test.sh does it as root)")
+    from playwright.sync_api import sync_playwright
+
+    spec = importlib.util.spec_from_file_location("build_site", ROOT / "scripts" / "build_site.py")
+    build_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_site)
+    executed = outputs / "notebooks"
+    if sorted(p.name for p in executed.glob("*.ipynb")) != list(FIGURES):  # run alone: execute the series first
+        run = _runner()
+        for path in NOTEBOOKS:
+            with pytest.MonkeyPatch.context() as env:
+                env.setenv("MEMVIZ_SMOKE", "1")
+                env.setenv("MEMVIZ_OUTPUT_DIR", str(outputs / "figures"))
+                run.execute(path, executed, timeout=600)
+    pages = build_site.build(executed, outputs / "figures", outputs / "site")
+    assert [p.name for p in pages] == ["index.html"] + [name.replace(".ipynb", ".html") for name in FIGURES]
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        errors = []
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:", "blob:", "about:")) else (errors.append(f"network: {route.request.url}"), route.abort()))
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"{page.url}: uncaught {e}"))
+        page.goto(pages[0].as_uri())
+        links = page.locator("ol a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        assert links == [p.name for p in pages[1:]]  # the index lists every page, in order
+        for path in pages[1:]:
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            broken = page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80))")
+            assert not broken, f"{path.name}: broken images {broken}"
+            marks = page.evaluate("[...document.querySelectorAll('.jp-RenderedSVG svg')].map(s => s.querySelectorAll('path, text, rect, line').length)")
+            assert all(n > 10 for n in marks), f"{path.name}: a blank chart ({marks})"
+            assert marks or page.locator(".jp-RenderedImage img").count() or path.name.startswith("01"), f"{path.name}: no figure"
+            for frame in page.locator("iframe.memviz-site-explorer").all():
+                frame.scroll_into_view_if_needed()
+                inner = frame.content_frame
+                inner.wait_for_selector(".memviz-explorer[data-position]", timeout=30_000)
+                assert inner.locator("svg text").count() > 100, f"{path.name}: an explorer drew nothing"
+            assert page.locator("text=model not found").count() == 0
+            if path.name.startswith("05"):
+                assert page.locator("iframe.memviz-site-explorer").count() == 2
+                page.wait_for_function("document.querySelectorAll('.MathJax, .MathJax_Display, mjx-container').length > 0", timeout=30_000)
+            if path.name.startswith("08"):
+                assert "static twin is drawn below" in page.content() and marks
+        browser.close()
+    assert not errors, errors

@@ -220,3 +220,30 @@ def test_explorer_state_for_the_script():
     sample = export.explorer_state(reference.connectivities(), controls=True)
     assert sample["info"]["hero"] == [12, 35, 70] and sample["info"]["controls"] and sample["position"] == 99
     assert [k for k, _ in sample["info"]["walkthrough"]] == [106, 32, 159, 162, 141]  # the article's order
+
+
+def test_autocomplete_demo_answers_each_request():
+    from flax import nnx
+
+    from memviz import autocomplete, data
+    from memviz.model import AutocompleteModel, ModelConfig
+
+    vocab = data.Vocabulary(("<eos>", "<unknown>", *(f"w{i}" for i in range(20))))
+    config = ModelConfig(cell="gru", num_layers=1, hidden_features=8, embedding_features=6, num_words=len(vocab))
+    models = {"GRU": AutocompleteModel(config, rngs=nnx.Rngs(0)), "Nested LSTM": AutocompleteModel(config, rngs=nnx.Rngs(1))}
+    demo = widgets.AutocompleteDemo(models, vocab, text="a b")
+    assert "renderAutocomplete" in demo._esm and "window.vegaEmbed" not in demo._esm  # no Vega needed
+    assert [p["model"] for p in demo.result["panels"]] == ["Nested LSTM", "GRU"]  # the article's order
+    demo.request = {"seq": 4, "text": "Parts of no"}  # as the browser sends a keystroke
+    expected = autocomplete.suggest(models["GRU"], "parts of no", vocab)
+    panel = demo.result["panels"][1]
+    assert demo.result["seq"] == 4 and demo.result["text"] == " parts of no" and panel["typed"] == "no"
+    assert panel["suggestions"][0] == [expected.words[0], f"{100 * expected.probs[0]:.2f}%"]
+    assert [c for c, _ in panel["chars"]] == list(" parts of no") and len(panel["strip"]) == 22  # fewer words than bins
+    assert [colour for _, colour in panel["chars"]] == [viz.connectivity_colour(r) for r in expected.normalized()]
+    demo.text = "a cat "  # set from code: answered at once
+    assert demo.result["text"] == " a cat " and demo.suggestions[0].typed == ""
+    assert "a cat" in demo.static_chart().to_dict()["title"]["text"]
+    with mock.patch.object(autocomplete, "suggest_all", side_effect=RuntimeError("boom")):
+        demo.request = {"seq": 5, "text": "x"}
+    assert demo.result == {"seq": 5, "error": "could not suggest: boom"}
