@@ -81,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay-ms", type=int, default=150)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--screenshot", type=Path, default=None, help="PNG of the widget after typing")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -105,10 +106,15 @@ def main() -> None:
             page.wait_for_function("document.querySelector('.memviz-autocomplete')?.dataset.text !== undefined", timeout=60_000)
             box = page.locator(".memviz-autocomplete-input")
             box.click()
-            box.press_sequentially(TEXT, delay=args.delay_ms)
+            box.press_sequentially(TEXT, delay=args.delay_ms, timeout=0)
             page.wait_for_function(f"document.querySelector('.memviz-autocomplete').dataset.text === ' ' + {TEXT!r}", timeout=60_000)
             latencies = page.evaluate("JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.latencies)")
             kernel = page.evaluate("JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.kernel)")
+            if args.screenshot:
+                box.fill("")
+                box.press_sequentially("she was not in the habit of ackno", delay=args.delay_ms, timeout=0)
+                page.wait_for_function("document.querySelector('.memviz-autocomplete').dataset.text.endsWith('ackno')", timeout=60_000)
+                page.locator(".memviz-autocomplete").screenshot(path=str(args.screenshot))
             browser.close()
     finally:
         server.terminate()

@@ -16,6 +16,7 @@ the compilations (the tests pin it).
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
@@ -29,8 +30,8 @@ from memviz import data
 from memviz.model import NUM_CHARS, AutocompleteModel
 from memviz.results import Suggestions
 
-#: Padded text lengths: a text of n characters runs at the first bucket ≥ n.
-BUCKETS = (32, 64, 128, 256)
+#: Padded text lengths: a text of n characters runs at the first bucket ≥ n (200: the training length).
+BUCKETS = (32, 64, 128, 200, 256)
 #: Longer texts keep their last ``MAX_CHARS`` characters (the models were trained on ≤ 200).
 MAX_CHARS = BUCKETS[-1]
 #: ``(bucket, what)`` -> times traced (compiled), for tests and benchmarks.
@@ -127,8 +128,15 @@ def suggest(model: AutocompleteModel, text: str, vocab: data.Vocabulary, *, name
 
 
 def suggest_all(models: Mapping[str, AutocompleteModel], text: str, vocab: data.Vocabulary, *, k: int = 3) -> list[Suggestions]:
-    """:func:`suggest` for each ``{display name: model}``, in the mapping's order."""
-    return [suggest(model, text, vocab, name=name, k=k) for name, model in models.items()]
+    """:func:`suggest` for each ``{display name: model}``, in the mapping's order.
+
+    The models run side by side in threads (JAX releases the GIL while a compiled function runs, so
+    on a CPU with several cores they overlap)."""
+    if len(models) < 2:
+        return [suggest(model, text, vocab, name=name, k=k) for name, model in models.items()]
+    with concurrent.futures.ThreadPoolExecutor(len(models)) as pool:
+        futures = [pool.submit(suggest, model, text, vocab, name=name, k=k) for name, model in models.items()]
+        return [future.result() for future in futures]
 
 
 def output_strip(probs: np.ndarray, bins: int = 128) -> np.ndarray:

@@ -32,7 +32,7 @@ def test_prepare_text():
 
 
 def test_buckets():
-    assert [autocomplete.bucket(n) for n in (1, 32, 33, 200, 256)] == [32, 32, 64, 256, 256]
+    assert [autocomplete.bucket(n) for n in (1, 32, 33, 200, 201, 256)] == [32, 32, 64, 200, 256, 256]
     for bad in (0, 257):
         with pytest.raises(ValueError, match="characters"):
             autocomplete.bucket(bad)
