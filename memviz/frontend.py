@@ -124,8 +124,8 @@ h1 { font-size: 20px; font-weight: 600; margin: 0 0 4px; }
 .memviz-controls { font-size: 13px; margin: 0 0 6px; }
 .memviz-controls button { font: inherit; margin: 2px 4px 2px 0; cursor: pointer; }
 .memviz-slider { width: 400px; vertical-align: middle; }
-.memviz-label { margin-left: 8px; color: #333; }
-.memviz-caption { color: #555; min-height: 1.3em; max-width: 680px; }
+.memviz-label { margin-left: 8px; color: #333; display: inline-block; min-width: 260px; }
+.memviz-caption { color: #555; height: 2.8em; overflow: hidden; max-width: 680px; }  /* fixed: the chart must not move under the pointer */
 """
 
 

@@ -305,7 +305,7 @@ class AutocompleteDemo(anywidget.AnyWidget):
 
     _css = """
     .memviz-autocomplete { font-family: Helvetica Neue, Helvetica, Arial, sans-serif; font-size: 13px; max-width: 700px; }
-    .memviz-autocomplete-input { font: 15px DejaVu Sans Mono, Menlo, Consolas, monospace; width: 520px; padding: 4px 6px; }
+    .memviz-autocomplete-input { font: 15px DejaVu Sans Mono, Menlo, Consolas, monospace; width: 460px; padding: 4px 6px; }
     .memviz-autocomplete-timing { color: #777; margin-left: 10px; font-size: 12px; }
     .memviz-autocomplete-row { margin: 10px 0 4px; }
     .memviz-autocomplete-name { font-weight: bold; margin-bottom: 2px; }

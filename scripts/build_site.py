@@ -70,7 +70,7 @@ def replace_widgets(nb, name: str) -> None:
                     f'<p class="memviz-site-note">The explorer, as its standalone page (no kernel needed; '
                     f'<a href="figures/{page}">open it alone</a>):</p>'
                     f'<iframe class="memviz-site-explorer" src="figures/{page}" title="connectivity explorer" '
-                    f'loading="lazy" style="width: 100%; height: 820px; border: 1px solid #ddd;"></iframe>'
+                    f'loading="lazy" style="width: 100%; height: 720px; border: 1px solid #ddd;"></iframe>'
                 )
             elif "AutocompleteDemo" in text:
                 data.clear()

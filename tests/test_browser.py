@@ -126,9 +126,12 @@ def test_standalone_explorer_follows_pointer_slider_keys_and_play(page, tmp_path
     page.goto(path.as_uri())
     wait_for_position(page, 106)
     slider = page.locator(".memviz-slider")
+    chart_top = page.locator(".memviz-explorer svg").first.bounding_box()["y"]
 
     point_at(page, 150)  # hover a character of the GRU panel (the last one)
     wait_for_position(page, 150)
+    # 106 has a walkthrough caption and 150 none: the chart must not move under the pointer
+    assert page.locator(".memviz-explorer svg").first.bounding_box()["y"] == chart_top
     assert slider.input_value() == "150" and "output position 150" in page.locator(".memviz-label").text_content()
     assert f"target: {gru.targets[150]}" in svg_text(page)
     fills = page.evaluate(_FILLS, [0, -1])  # the GRU panel recoloured for position 150
