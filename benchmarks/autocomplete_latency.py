@@ -123,8 +123,8 @@ def main() -> None:
     typed = [(n + 1, ms) for n, ms in enumerate(latencies)]  # keystroke n leaves n + 1 characters typed
     report = "\n".join([
         f"Command: `.venv/bin/python benchmarks/autocomplete_latency.py --delay-ms {args.delay_ms}`",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU; {platform.python_version()}; headless Chromium; "
-        f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)",
+        (f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU; {platform.python_version()}; headless Chromium; "
+         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)"),
         f"Keystrokes: {len(latencies)} (one every {args.delay_ms} ms), browser console errors: {len(errors)}",
         "",
         "Keystroke -> updated view (browser -> kernel -> 3 models -> browser -> DOM):",

@@ -8,6 +8,7 @@ temporary folder. A cell that raises fails the test.
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 from pathlib import Path
 
@@ -129,7 +130,6 @@ def test_static_site(outputs):
 
     # Served as a web host would (MathJax's web fonts are refused from file:// by Chromium's CORS rules).
     import functools
-    import http.server
     import threading
 
     handler = functools.partial(QuietHandler, directory=str(outputs / "site"))
@@ -182,9 +182,6 @@ def _mathjax_probe(message) -> bool:
     return ("font at 'about:blank'" in text) or (text.startswith("Failed to load resource") and message.location.get("url") == "about:blank")
 
 
-import http.server as _http_server  # noqa: E402
-
-
-class QuietHandler(_http_server.SimpleHTTPRequestHandler):
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # no access log in the test output
         pass
