@@ -139,3 +139,9 @@ def word_map() -> tuple[str, ...]:
 def char_map() -> tuple[str, ...]:
     """The 28 input symbols: ``<eos>`` (padding, id 0), space, a-z."""
     return data.article_maps()["char_map"]
+
+
+def is_article(results) -> bool:
+    """True when every result is one of the article's published connectivities (not the reader's models)."""
+    published = {id(r) for r in connectivities()}
+    return all(id(r) in published for r in results)

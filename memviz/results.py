@@ -126,3 +126,33 @@ class AccuracyCurve:
             for n in range(length)
         ]
         return pd.DataFrame(rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class Suggestions:
+    """One model's suggestions for the word being typed at the end of ``text`` (the article's
+    autocomplete demo; made by ``memviz.autocomplete.suggest``).
+
+    Attributes:
+      model: display name.
+      text: what the model read (normalised, leading space).
+      typed: the letters of the word typed so far ("" right after a space).
+      words, probs: the top-k words at the last character, most probable first, and their softmax
+        probabilities ``(k,)``.
+      output: the whole softmax there, ``(words,)``.
+      connectivity: ``(T,)`` the squared gradient norm of the top word's logit at the last character
+        with respect to each input character (a text being typed has no true target yet).
+    """
+
+    model: str
+    text: str
+    typed: str
+    words: tuple[str, ...]
+    probs: np.ndarray
+    output: np.ndarray
+    connectivity: np.ndarray
+
+    def normalized(self) -> np.ndarray:
+        """Connectivity divided by its maximum (the article's display)."""
+        peak = float(np.max(self.connectivity, initial=0.0))
+        return self.connectivity / peak if peak > 0 else np.zeros_like(self.connectivity)

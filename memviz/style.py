@@ -75,6 +75,12 @@ def connectivity_colour(ratio: float) -> str:
     return CONNECTIVITY_PALETTE[min(math.floor(t * 256), 255) - _VIRIDIS_256_FROM]
 
 
+def output_strip_colour(ratio: float) -> str:
+    """The article's autocomplete output strip: ``viridis(ratio / 3 + 1/3)`` (ratio = bin max / max)."""
+    t = 1 / 3 + min(max(float(ratio), 0.0), 1.0) / 3
+    return CONNECTIVITY_PALETTE[min(math.floor(t * 256), 255) - _VIRIDIS_256_FROM]
+
+
 def connectivity_colour_expr(ratio: str) -> str:
     """The same mapping as a Vega expression of the expression ``ratio`` (for in-browser colouring)."""
     palette = ",".join(f"'{c}'" for c in CONNECTIVITY_PALETTE)

@@ -21,7 +21,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from memviz.results import AccuracyCurve, ConnectivityResult, check_same_text
+from memviz.results import AccuracyCurve, ConnectivityResult, Suggestions, check_same_text
 
 # Re-exported: notebooks and tests find the constants under memviz.viz.
 from memviz.style import (  # noqa: F401
@@ -30,6 +30,7 @@ from memviz.style import (  # noqa: F401
     ARTICLE_ORDER, CHAR_WIDTH, LINE_HEIGHT, CHAR_FONT_SIZE, HEADER_FONT_SIZE, PANEL_PADDING,
     STRIP_WIDTH, MATRIX_CELL, FIGURE_HEIGHT, FIGURE_WIDTH, TOP_K_DASHES, LOSS_DOMAIN, DATASET_LABELS,
     connectivity_colour, connectivity_colour_expr, connectivity_scale, model_colours, model_scale,
+    output_strip_colour,
 )
 
 
@@ -144,11 +145,16 @@ def strip_layers(
     top_k: int = 3,
     char_transforms: Sequence[dict] = (),
     header_transforms: Sequence[dict] = (),
+    hit_boxes: bool = False,
+    background_bottom: float | dict | None = None,
 ) -> alt.LayerChart:
     """The panel's marks, shared by the static strip and the in-browser explorer.
 
     ``chars`` rows carry ``i``, ``c``, ``x``, ``y`` and (given, or made by ``char_transforms``)
     ``ratio``, ``colour``, ``selected``; ``header`` rows carry ``k``, ``label``, ``hit``, ``x0``, ``x1``.
+    ``hit_boxes``: a transparent box over every character, on top, for pointing at it (pointing
+    selects the character, so no tooltip then). ``background_bottom``: the panel's bottom edge (a number or a Vega-Lite ``{"expr"}``),
+    default the geometry's height.
     """
     header_y = 1.5 * LINE_HEIGHT
     text_kw = {"font": SANS, "fontSize": HEADER_FONT_SIZE, "baseline": "middle"}
@@ -164,7 +170,8 @@ def strip_layers(
         return with_transforms(alt.Chart(header), [*header_transforms, {"filter": condition}])
 
     background = alt.Chart(alt.InlineData(values=[{}])).mark_rect(
-        x=0, x2=geom.width, y=geom.panel_top, y2=geom.height, fill=PANEL_BACKGROUND, cornerRadius=3
+        x=0, x2=geom.width, y=geom.panel_top, y2=geom.height if background_bottom is None else background_bottom,
+        fill=PANEL_BACKGROUND, cornerRadius=3,
     )
     name = alt.Chart(alt.InlineData(values=[{}])).mark_text(
         **{**text_kw, "fontSize": HEADER_FONT_SIZE + 1}, text=model, x=2, y=LINE_HEIGHT / 2, align="left",
@@ -192,11 +199,14 @@ def strip_layers(
     ).encode(**_xy(), color=alt.Color("colour:N", scale=None))
     letters = char_chart().mark_text(
         font=MONOSPACE, fontSize=CHAR_FONT_SIZE, color=PANEL_TEXT, baseline="middle", align="center", aria=False
-    ).encode(**_xy(), text="c:N", tooltip=tooltip)
+    ).encode(**_xy(), text="c:N", **({} if hit_boxes else {"tooltip": tooltip}))
     underline = with_transforms(alt.Chart(chars), [*char_transforms, {"filter": "datum.selected"}]).mark_rect(
         width=CHAR_WIDTH - 2, height=2.5, yOffset=0.38 * LINE_HEIGHT, color=PANEL_TEXT
     ).encode(**_xy())
-    return alt.layer(background, name, target, boxes, labels, cells, letters, underline).properties(
+    layers = [background, name, target, boxes, labels, cells, letters, underline]
+    if hit_boxes:  # on top, never re-filtered by the position: the pointer meets the same box until it leaves
+        layers.append(char_chart().mark_rect(width=CHAR_WIDTH, height=LINE_HEIGHT, opacity=0, cursor="pointer").encode(**_xy()))
+    return alt.layer(*layers).properties(
         width=geom.width, height=geom.height, view=alt.ViewBackground(stroke=None)
     )
 
@@ -263,6 +273,46 @@ def connectivity_panels(
     check_same_text(results)
     strips = [connectivity_strip(r, position, width=width, chars_per_line=chars_per_line) for r in results]
     return alt.vconcat(*strips, spacing=8, title=_position_title(results[0], position))
+
+
+def suggestion_label(word: str, prob: float) -> str:
+    """``word (xx.xx%)``, as the article labels its predictions."""
+    return f"{word} ({100 * float(prob):.2f}%)"
+
+
+def autocomplete_panels(
+    suggestions: Sequence[Suggestions], *, order: Sequence[str] | None = ARTICLE_ORDER, width: int = STRIP_WIDTH,
+) -> alt.VConcatChart:
+    """The article's autocomplete demo, drawn once: per model, the text it read with the connectivity
+    of its last output (green), the word typed so far, and its top-k suggestions ``word (xx.xx%)``.
+
+    The static twin of ``memviz.widgets.AutocompleteDemo``; the panels are the connectivity figure's.
+    """
+    suggestions = ordered(suggestions, order)
+    if not suggestions or len({s.text for s in suggestions}) != 1:
+        raise ValueError("need one or more Suggestions for the same text")
+    strips = []
+    for s in suggestions:
+        geom = StripGeometry(s.text, width, None)
+        x, y = geom.char_xy()
+        ratio = s.normalized()
+        last = len(s.text) - 1
+        chars = [
+            {"i": i, "c": c, "x": float(x[i]), "y": float(y[i]), "ratio": round(float(ratio[i]), 4),
+             "colour": connectivity_colour(ratio[i]), "selected": i == last}
+            for i, c in enumerate(s.text)
+        ]
+        header = [{"k": 0, "label": f"typed: “{s.typed}”", "hit": False, "x0": 0.0, "x1": 0.0}]
+        for j, (word, prob) in enumerate(zip(s.words, s.probs)):
+            x0, x1 = geom.box(j, len(s.words))
+            header.append({"k": j + 1, "label": suggestion_label(word, prob), "hit": False, "x0": x0, "x1": x1})
+        strips.append(strip_layers(s.model, geom, alt.InlineData(values=chars), alt.InlineData(values=header), top_k=len(s.words)))
+    title = alt.Title(
+        f"Suggestions for the word being typed: “{suggestions[0].text.strip()}”",
+        subtitle="green: connectivity of the top suggestion's logit at the last character to each input character (max = 1)",
+        anchor="start", font=SANS, fontSize=13, subtitleColor=MUTED_TEXT,
+    )
+    return alt.vconcat(*strips, spacing=8, title=title)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ temporary folder. A cell that raises fails the test.
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ FIGURES = {
     "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png"],
     "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
     "06_memorization_vs_understanding.ipynb": ["seen_earlier.png", "share_in_word.png", "reach_back.png"],
+    "08_autocomplete_live.ipynb": ["autocomplete_demo.png"],
 }
 
 
@@ -140,3 +142,88 @@ def test_what_to_try_next_runs_as_written(path, monkeypatch, capsys):
     for snippet in _try_next_snippets(path):
         exec(compile(snippet, f"{path.name}: What to try next", "exec"), {})  # noqa: S102 — a fresh namespace: nothing predefined
         assert capsys.readouterr().out.strip(), "the snippet should show a result"
+# -- the static site of the executed series, opened in a real browser ------------------------------------
+
+
+@pytest.mark.browser
+def test_static_site(outputs):
+    """``scripts/build_site.py`` on the smoke-mode run above: every page opens offline in Chromium with
+    no console error, no broken image, no blank chart, the explorers live in their standalone pages."""
+    import shutil
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium; scripts/test.sh does it as root)")
+    from playwright.sync_api import sync_playwright
+
+    spec = importlib.util.spec_from_file_location("build_site", ROOT / "scripts" / "build_site.py")
+    build_site = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_site)
+    executed = outputs / "notebooks"
+    if sorted(p.name for p in executed.glob("*.ipynb")) != list(FIGURES):  # run alone: execute the series first
+        run = _runner()
+        for path in NOTEBOOKS:
+            with pytest.MonkeyPatch.context() as env:
+                env.setenv("MEMVIZ_SMOKE", "1")
+                env.setenv("MEMVIZ_OUTPUT_DIR", str(outputs / "figures"))
+                run.execute(path, executed, timeout=600)
+    pages = build_site.build(executed, outputs / "figures", outputs / "site")
+    assert [p.name for p in pages] == ["index.html"] + [name.replace(".ipynb", ".html") for name in FIGURES]
+
+    # Served as a web host would (MathJax's web fonts are refused from file:// by Chromium's CORS rules).
+    import functools
+    import threading
+
+    handler = functools.partial(QuietHandler, directory=str(outputs / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        errors = []
+        local = ("data:", "blob:", "about:", base)
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(local) else (errors.append(f"network: {route.request.url}"), route.abort()))
+        page = context.new_page()
+        page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" and not _mathjax_probe(m) else None)
+        page.on("pageerror", lambda e: errors.append(f"{page.url}: uncaught {e}"))
+        page.goto(base + "index.html")
+        links = page.locator("ol a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        assert links == [p.name for p in pages[1:]]  # the index lists every page, in order
+        for path in pages[1:]:
+            page.goto(base + path.name)
+            page.wait_for_load_state("load")
+            broken = page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80))")
+            assert not broken, f"{path.name}: broken images {broken}"
+            # Charts are SVG images (data URIs, drawn in the kernel): count the marks inside each one.
+            marks = page.evaluate("""[...document.images].filter(i => i.src.startsWith('data:image/svg+xml'))
+                .map(i => { const [head, body] = i.src.split(','); const svg = head.endsWith(';base64') ? atob(body) : decodeURIComponent(body);
+                            return (svg.match(/<(path|text|rect|line)[ >]/g) || []).length; })""")
+            assert all(n > 10 for n in marks), f"{path.name}: a blank chart ({marks})"
+            assert marks or page.locator("img").count() or path.name.startswith("01"), f"{path.name}: no figure"
+            for frame in page.locator("iframe.memviz-site-explorer").all():
+                frame.scroll_into_view_if_needed()
+                inner = frame.element_handle().content_frame()
+                inner.wait_for_selector(".memviz-explorer[data-position]", timeout=30_000)
+                assert inner.locator("svg text").count() > 100, f"{path.name}: an explorer drew nothing"
+            assert page.locator("text=model not found").count() == 0
+            if path.name.startswith("05"):
+                assert page.locator("iframe.memviz-site-explorer").count() == 2
+                page.wait_for_function("document.querySelectorAll('.MathJax, .MathJax_Display, mjx-container').length > 0", timeout=30_000)
+            if path.name.startswith("08"):
+                assert "static twin is drawn below" in page.content() and marks
+        browser.close()
+    server.shutdown()
+    assert not errors, errors
+
+
+def _mathjax_probe(message) -> bool:
+    """MathJax 2.7's HTML-CSS output probes font loading with a blank font at ``about:blank``, which
+    Chromium refuses with a console error on every page with maths. That message only is let through."""
+    text = message.text
+    return ("font at 'about:blank'" in text) or (text.startswith("Failed to load resource") and message.location.get("url") == "about:blank")
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no access log in the test output
+        pass

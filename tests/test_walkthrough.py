@@ -170,15 +170,18 @@ def test_the_articles_captions_never_caption_the_readers_models():
 
 
 def test_the_standalone_explorer_draws_the_walkthrough_captions(tmp_path):
-    from memviz import export
+    from memviz import export, reference
 
     p = position(7, 1)
     results = [result("GRU", right={p: 0.95}), result("LSTM")]
     steps = {p: walkthrough.caption(results, p, "recall")}
-    spec = export.explorer_chart(results, position=p, captions=steps).to_dict()
-    lines = [row["line"] for row in spec["datasets"]["captions"] if row["t"] == p]
-    assert lines[0].startswith("A repeated word recalled") and any("GRU: elton 95%" in line for line in lines)
-    svg = export.chart_svg(export.explorer_chart(results, position=p, captions=steps, bind=False))
-    assert "GRU: elton 95%" in svg  # drawn at the selected position
-    page = export.explorer_html(results, tmp_path / "page.html", position=p, captions=steps)
-    assert "elton 95%" in page.read_text()
+    info = export.explorer_state(results, walkthrough=steps)["info"]
+    assert info["walkthrough"] == [[p, steps[p]]] and info["walkthrough_label"] == "walkthrough: "
+    assert export.explorer_state(results, walkthrough=steps)["position"] == p  # opens on the walkthrough
+    page = export.explorer_html(results, tmp_path / "page.html", captions=steps).read_text()
+    assert "elton 95%" in page and "the article's walkthrough" not in page.split("<script", 1)[0]
+    # The article's captions go with the article's own published models only.
+    article = reference.connectivities()
+    assert export.explorer_state(article)["info"]["walkthrough_label"].startswith("the article's walkthrough")
+    mine = [dataclasses.replace(r, top_probs=r.top_probs.copy()) for r in article]
+    assert export.explorer_state(mine)["info"]["walkthrough"] == []
