@@ -29,6 +29,7 @@ import numpy as np
 from flax import nnx
 from scipy import stats as scipy_stats
 
+from memviz.data import UNKNOWN_ID
 from memviz.metrics import chars_typed
 from memviz.model import AutocompleteModel
 
@@ -122,3 +123,19 @@ def share_in_word(matrix: np.ndarray, source: np.ndarray) -> np.ndarray:
     total = magnitude.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, (magnitude * inside).sum(axis=1) / total, np.nan)
+
+
+def sequence_summary(matrices: dict[str, np.ndarray], source, targets, *, reference: str = "connectivity") -> dict[str, dict[str, float]]:
+    """One text's agreement figures per method: ``{method: {"rank correlation": ..., "share in word": ...}}``.
+
+    Means over the output rows whose target is a known word (not ``<eos>``, not ``<unknown>``): the row
+    rank correlation with ``matrices[reference]`` (:func:`row_rank_correlation`) and the in-word share
+    (:func:`share_in_word`). Averaging per text first lets a bootstrap resample texts.
+    """
+    known = np.asarray(targets) > UNKNOWN_ID
+    summary = {}
+    for method, matrix in matrices.items():
+        rho = row_rank_correlation(matrix, matrices[reference])
+        share = share_in_word(matrix, source)
+        summary[method] = {"rank correlation": float(np.nanmean(rho[known])), "share in word": float(np.nanmean(share[known]))}
+    return summary

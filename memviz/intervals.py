@@ -60,3 +60,29 @@ def interval_frame(interval: Interval, **columns) -> pd.DataFrame:
         "low": np.ravel(interval.low), "high": np.ravel(interval.high),
     })
     return frame.assign(**columns)
+
+
+def accuracy_lost(
+    source, target, lengths, ids_before, ids_after, *, max_chars: int, where=None, chars: tuple[int, ...] | None = None,
+    sequences: np.ndarray | None = None, n: int | None = None, seed: int = 0,
+) -> Interval:
+    """Top-1 accuracy of ``ids_before`` minus that of ``ids_after`` (both ``(m, T, k)`` on the same positions),
+    pooled over characters typed ``chars`` (default 0 … ``max_chars``), with a paired bootstrap interval.
+
+    ``sequences (m,)`` and ``n``: when the rows are copies of ``n`` test sequences (e.g. one per repeated
+    word), the rows are summed back into their sequences before resampling.
+    """
+    hits_a, counts = hits_by_sequence(source, target, lengths, ids_before, max_chars=max_chars, where=where)
+    hits_b, _ = hits_by_sequence(source, target, lengths, ids_after, max_chars=max_chars, where=where)
+    columns = list(chars) if chars is not None else list(range(max_chars + 1))
+    difference = (hits_a[:, 0, columns] - hits_b[:, 0, columns]).sum(-1)
+    total = counts[:, columns].sum(-1)
+    if sequences is not None:
+        difference, total = (_sum_rows(a, sequences, n) for a in (difference, total))
+    return bootstrap_ratio(difference, total, seed=seed)
+
+
+def _sum_rows(values: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((n, *np.shape(values)[1:]), np.float64)
+    np.add.at(out, rows, values)
+    return out

@@ -81,7 +81,7 @@ def cut_inputs(split: data.Split, context_words: int) -> tuple[np.ndarray, list[
         first = starts[max(0, len(starts) - 1 - context_words)]
         pieces.append(split.source[row, first:stop])
         tokens.append((row, start, stop, start - first))
-    width = max(map(len, pieces))
+    width = -(-max(map(len, pieces)) // 32) * 32  # a multiple of 32: fewer distinct shapes to compile
     inputs = np.zeros((len(pieces), width), np.uint8)
     for j, piece in enumerate(pieces):
         inputs[j, : len(piece)] = piece
