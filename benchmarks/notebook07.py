@@ -1,13 +1,14 @@
 """Wall time of notebook 07 in full mode (shipped models), the figure its 5-minute goal is checked against.
 
-    python benchmarks/notebook07.py            # prints seconds, the load average before and after, the machine
+    python benchmarks/notebook07.py [--out DIR]   # prints seconds, the load average before and after, the machine
 
-Runs the notebook headless exactly as ``scripts/run_notebooks.py 07`` does (executed copy and figures in a
-temporary folder). Record the output in benchmarks/results/notebook07.md with a note on other load.
+Runs the notebook headless exactly as ``scripts/run_notebooks.py 07`` does (executed copy and figures in
+``--out``, default a temporary folder). Record the output in benchmarks/results/notebook07.md with a note on other load.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import platform
@@ -22,8 +23,12 @@ def main() -> int:
     spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
     runner = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runner)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=None, help="keep the executed notebook and figures here")
+    args = parser.parse_args()
     os.environ.pop("MEMVIZ_SMOKE", None)
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as temporary:
+        out = args.out or Path(temporary)
         os.environ["MEMVIZ_OUTPUT_DIR"] = str(Path(out) / "figures")
         before = os.getloadavg()
         seconds = runner.execute(ROOT / "notebooks" / "07_what_connectivity_measures.ipynb", Path(out) / "notebooks", timeout=1800)
