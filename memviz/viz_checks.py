@@ -43,10 +43,12 @@ def band_chart(
 def dot_chart(
     frame: pd.DataFrame, x: str, y: str, *, x_title: str, colour: str = "model", row: str | None = None,
     x_format: str = ".2f", width: int = FIGURE_WIDTH, domain: tuple[float, float] | None = None,
+    independent_x: bool = False,
 ) -> alt.Chart | alt.FacetChart:
     """A dot per (``y`` category, ``colour``) at ``x`` with a ``low``–``high`` rule: a table of intervals, drawn.
 
-    ``y`` is categorical (e.g. the attribution method), offset by ``colour``; ``row`` facets.
+    ``y`` is categorical (e.g. the attribution method), offset by ``colour``; ``row`` facets, each with its
+    own x scale when ``independent_x``.
     """
     scale = alt.Scale(domain=list(domain)) if domain else alt.Scale(zero=False)
     base = alt.Chart(frame).encode(
@@ -60,7 +62,10 @@ def dot_chart(
                                     alt.Tooltip("high:Q", format=".3f")],
     )
     chart = alt.layer(rule, dots).properties(width=width, height=alt.Step(9))
-    return chart.facet(row=alt.Row(f"{row}:N", title=None, sort=list(dict.fromkeys(frame[row])))) if row else chart
+    if not row:
+        return chart
+    faceted = chart.facet(row=alt.Row(f"{row}:N", title=None, sort=list(dict.fromkeys(frame[row]))))
+    return faceted.resolve_scale(x="independent") if independent_x else faceted
 
 
 def scatter_lines(

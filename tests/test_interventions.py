@@ -113,3 +113,24 @@ def test_swaps_replace_the_first_occurrence(dataset, model):
     np.testing.assert_array_equal(ids_b[0, : swaps.swapped.lengths[0]], top)
     per = interventions.per_sequence(swaps.repeat.astype(float), swaps.rows, len(split))
     assert per.sum() == swaps.repeat.sum()
+
+
+def test_context_use_is_its_parts(dataset, model):
+    from memviz import connectivity, context_use, metrics
+
+    split = dataset.test
+    counts = baselines.word_counts(dataset.train, len(dataset.vocab))
+    swaps = interventions.swap_earlier_occurrences(split, dataset.vocab, counts, skip_most_frequent=2, bands=(0, 5, 10), seed=1)
+    use = context_use.context_use(model, split, swaps, n_connectivity=2, max_chars=4).set_index("measure").value
+    shares = []
+    for i in range(2):
+        n = split.lengths[i]
+        matrix = connectivity.connectivity_matrix(model, split.source[i, :n], split.target[i, :n])
+        shares.append(np.nanmean(connectivity.connectivity_share_in_word(matrix, split.text(i))[split.target[i, :n] > 1]))
+    assert use["in-word share"] == pytest.approx(np.mean(shares), rel=1e-5)
+    full, _ = interventions.predict_cut(model, split, None)
+    alone, _ = interventions.predict_cut(model, split, 0)
+    a, _ = metrics.accuracy_by_chars_typed(split.source, split.target, split.lengths, full, max_chars=4)
+    b, counts_by_typed = metrics.accuracy_by_chars_typed(split.source, split.target, split.lengths, alone, max_chars=4)
+    want = ((a[0] - b[0]) * counts_by_typed).sum() / counts_by_typed.sum()
+    assert use["accuracy lost, cut to 0 words"] == pytest.approx(want)

@@ -26,7 +26,7 @@ FIGURES = {
     "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
     "06_memorization_vs_understanding.ipynb": ["seen_earlier.png", "share_in_word.png", "reach_back.png"],
     "07_what_connectivity_measures.ipynb": ["context_length.png", "repeat_recall.png", "reach_vs_loss.png",
-                                            "attribution_agreement.png", "randomisation_check.png"],
+                                            "attribution_agreement.png", "randomisation_check.png", "matched_accuracy.png"],
 }
 
 
