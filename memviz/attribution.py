@@ -139,3 +139,17 @@ def sequence_summary(matrices: dict[str, np.ndarray], source, targets, *, refere
         share = share_in_word(matrix, source)
         summary[method] = {"rank correlation": float(np.nanmean(rho[known])), "share in word": float(np.nanmean(share[known]))}
     return summary
+
+
+def completeness_gap(model: AutocompleteModel, source, targets, integrated: np.ndarray) -> np.ndarray:
+    """``(T,)``: ``|Σ_t IG[t̃, t] − (logit_k(e) − logit_k(0))| / |logit_k(e) − logit_k(0)|`` per output row.
+
+    Integrated gradients' completeness: with enough path steps every row sums to the change of its logit
+    from the all-padding text; the gap says how far a finite ``steps`` is from that.
+    """
+    source, targets = jnp.asarray(source, jnp.int32), jnp.asarray(targets, jnp.int32)
+    logits = _true_logits(model, targets)
+    embedded = model.embedding_table()[source]
+    change = np.asarray(logits(embedded) - logits(jnp.zeros_like(embedded)), np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.abs(np.asarray(integrated, np.float64).sum(axis=1) - change) / np.abs(change)

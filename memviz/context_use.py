@@ -24,7 +24,7 @@ def context_use(
     model: AutocompleteModel, split: data.Split, swaps: interventions.Swaps, *, n_connectivity: int, max_chars: int = 6,
 ) -> pd.DataFrame:
     """Rows ``measure, value, low, high`` for one model (see the module docstring); ``split`` holds the test
-    sequences, ``swaps`` its repeated-word copies, connectivity uses its first ``n_connectivity`` rows."""
+    sequences (connectivity uses its first ``n_connectivity``), ``swaps`` repeated-word copies of any split."""
     in_word, beyond = [], []
     for i in range(min(n_connectivity, len(split))):
         n = int(split.lengths[i])
@@ -42,7 +42,7 @@ def context_use(
             split.source, split.target, split.lengths, full, alone, max_chars=max_chars),
         "recall lost on repeats": intervals.accuracy_lost(
             swaps.original.source, swaps.original.target, swaps.original.lengths, ids_a, ids_b, max_chars=max_chars,
-            where=swaps.repeat, chars=(0, 1, 2), sequences=swaps.rows, n=len(split)),
+            where=swaps.repeat, chars=(0, 1, 2), sequences=swaps.rows, n=swaps.sequences),
     }
     return pd.DataFrame([{"measure": name, "value": float(i.value), "low": float(i.low), "high": float(i.high)}
                          for name, i in rows.items()])

@@ -154,7 +154,8 @@ class Swaps:
     ``rows (m,)``: the sequence of the original split each copy comes from (several copies can come
     from one sequence, one per repeated word); ``original`` and ``swapped``: ``m``-row splits, equal
     except at the earlier occurrence; ``repeat (m, T) bool``: the positions of the second occurrence
-    (its leading space and letters), where the loss is measured; ``words``, ``substitutes``: word ids.
+    (its leading space and letters), where the loss is measured; ``words``, ``substitutes``: word ids;
+    ``sequences``: the number of sequences of the split the copies come from (for a bootstrap over them).
     """
 
     rows: np.ndarray
@@ -163,6 +164,7 @@ class Swaps:
     repeat: np.ndarray
     words: np.ndarray
     substitutes: np.ndarray
+    sequences: int = 0
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -226,7 +228,8 @@ def swap_earlier_occurrences(
     original = split[rows] if len(rows) else split[np.zeros(0, np.int64)]
     empty = np.zeros((0, split.source.shape[1]))
     swapped = data.Split(np.array(sources or empty, np.uint8), np.array(targets or empty, np.int32), original.lengths.copy())
-    return Swaps(rows, original, swapped, np.array(repeats or empty, bool), np.array(words, np.int64), np.array(substitutes, np.int64))
+    return Swaps(rows, original, swapped, np.array(repeats or empty, bool), np.array(words, np.int64),
+                 np.array(substitutes, np.int64), sequences=len(split))
 
 
 def repeat_predictions(model: AutocompleteModel, swaps: Swaps, k: int = 3, *, batch_size: int = 128):

@@ -123,3 +123,11 @@ def test_bad_input_is_refused():
         attribution.attributions(model, np.ones(4, int), np.ones(5, int))
     with pytest.raises(ValueError, match="steps"):
         attribution.attributions(model, np.ones(4, int), np.ones(4, int), steps=0)
+
+
+def test_completeness_gap(case):
+    model, source, targets, result = case
+    gap = attribution.completeness_gap(model, source, targets, result["integrated gradients"])
+    assert gap.shape == (TIME,) and np.nanmax(gap) < 0.05  # 64 steps on a small model: close to complete
+    far = attribution.completeness_gap(model, source, targets, np.zeros((TIME, TIME)))
+    np.testing.assert_allclose(far, 1.0)  # nothing attributed: the whole change is missing
