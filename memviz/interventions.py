@@ -58,10 +58,9 @@ def _run_pieces(model, source, positions, targets, k: int, batch_size: int):
     for start in range(0, m, batch_size):
         stop = min(start + batch_size, m)
 
-        def rows(a):
-            return jnp.asarray(np.pad(a[start:stop], [(0, batch_size - (stop - start)), (0, 0)]), jnp.int32)
-
-        out_ids, out_true = _predict_at(graphdef, state, rows(source), rows(positions), rows(targets), k=k)
+        pad = [(0, batch_size - (stop - start)), (0, 0)]  # every batch the same shape: one compilation
+        batch = (jnp.asarray(np.pad(a[start:stop], pad), jnp.int32) for a in (source, positions, targets))
+        out_ids, out_true = _predict_at(graphdef, state, *batch, k=k)
         ids[start:stop], true[start:stop] = np.asarray(out_ids)[: stop - start], np.asarray(out_true)[: stop - start]
     return ids, true
 

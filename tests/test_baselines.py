@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 
 import numpy as np
 import pytest
@@ -32,7 +33,7 @@ def _reference(dataset, test, *, use_previous: bool, k: int = 3) -> np.ndarray:
     for row in range(len(dataset.train)):
         ids = [vocab.id(w) for w in _words(dataset.train, row)]
         unigram.update(ids)
-        bigram.update(zip(ids, ids[1:]))
+        bigram.update(itertools.pairwise(ids))
     out = np.full((*test.source.shape, k), -1)
     for row in range(len(test)):
         position, previous = 0, None

@@ -108,7 +108,7 @@ def test_swaps_replace_the_first_occurrence(dataset, model):
         repeat_text = "".join(np.array(list(swaps.original.text(j)))[swaps.repeat[j, : swaps.original.lengths[j]]])
         assert repeat_text == " " + word
     # predictions on the swapped copy are the model's on the swapped text
-    ids_a, ids_b, lp_a, lp_b = interventions.repeat_predictions(model, swaps)
+    _, ids_b, _, _ = interventions.repeat_predictions(model, swaps)
     top, _ = by_hand(model, vocab, swaps.swapped.text(0), vocab.words[swaps.words[0]])
     np.testing.assert_array_equal(ids_b[0, : swaps.swapped.lengths[0]], top)
     per = interventions.per_sequence(swaps.repeat.astype(float), swaps.rows, len(split))
