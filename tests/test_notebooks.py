@@ -24,9 +24,11 @@ FIGURES = {
     "01_autocomplete_data.ipynb": [],
     "02_recurrent_units.ipynb": ["vanishing_gradient.png", "memory_dial.png", "trained_gradient.png", "memory_timescales.png"],
     "03_training.ipynb": ["training_curves.png"],
-    "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png"],
+    "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png", "accuracy_baselines.png"],
     "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
     "06_memorization_vs_understanding.ipynb": ["seen_earlier.png", "share_in_word.png", "reach_back.png"],
+    "07_what_connectivity_measures.ipynb": ["context_length.png", "repeat_recall.png", "reach_vs_loss.png",
+                                            "attribution_agreement.png", "randomisation_check.png", "matched_accuracy.png"],
     "08_autocomplete_live.ipynb": ["autocomplete_demo.png"],
 }
 

@@ -1,0 +1,133 @@
+"""Attributions against the slow definitions: loops of per-position gradients, a Riemann sum, occluded copies."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from scipy import stats as scipy_stats
+
+from memviz import attribution, connectivity, data
+from memviz.model import NUM_CHARS, AutocompleteModel, ModelConfig
+
+TIME, WORDS = 11, 13
+
+
+def tiny_model(cell: str, seed: int = 0) -> AutocompleteModel:
+    config = ModelConfig(cell=cell, num_layers=1, hidden_features=8, embedding_features=6, num_words=WORDS)
+    model = AutocompleteModel(config, rngs=nnx.Rngs(seed))
+    state = nnx.state(model.layers, nnx.Param)  # larger recurrent weights: far inputs still matter
+    nnx.update(model.layers, jax.tree.map(lambda p: 1.5 * p, state))
+    return model
+
+
+def sequence(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    source = rng.integers(1, NUM_CHARS, TIME)
+    source[[0, 5]] = data.SPACE_ID
+    return source, rng.integers(2, WORDS, TIME)
+
+
+def true_logit(model, embedded, targets, t_out):
+    """The logit of the true word at ``t_out`` from an embedded text ``(T, embedding)``."""
+    return model.logits(model.recur(embedded[None]))[0, t_out, targets[t_out]]
+
+
+_COMPILED = {}
+
+
+def compiled(model, targets):
+    """``(logit(e, t), grad(e, t))`` of one position's true logit, jitted once per model (the position is traced)."""
+    key = (id(model), tuple(np.asarray(targets).tolist()))
+    if key not in _COMPILED:
+        targets = jnp.asarray(targets)
+        _COMPILED[key] = tuple(jax.jit(f) for f in (lambda e, t: true_logit(model, e, targets, t),
+                                                    jax.grad(lambda e, t: true_logit(model, e, targets, t))))
+    return _COMPILED[key]
+
+
+def gradient_rows(model, embedded, targets) -> np.ndarray:
+    """``(T_out, T_in, embedding)``: one ``jax.grad`` per output position."""
+    grad = compiled(model, targets)[1]
+    return np.stack([np.asarray(grad(embedded, t)) for t in range(len(targets))])
+
+
+@pytest.fixture(scope="module", params=["gru", "lstm", "nlstm"])
+def case(request):
+    model = tiny_model(request.param)
+    source, targets = sequence()
+    return model, source, targets, attribution.attributions(model, source, targets, steps=64)
+
+
+def test_connectivity_is_the_articles(case):
+    model, source, targets, result = case
+    np.testing.assert_allclose(result["connectivity"], connectivity.connectivity_matrix(model, source, targets), rtol=1e-4, atol=1e-9)
+
+
+def test_gradient_times_input_against_a_loop(case):
+    model, source, targets, result = case
+    embedded = model.embedding_table()[jnp.asarray(source)]
+    want = np.sum(gradient_rows(model, embedded, targets) * np.asarray(embedded)[None], axis=-1)
+    np.testing.assert_allclose(result["gradient × input"], want, rtol=1e-4, atol=1e-7)
+    assert np.all(np.triu(result["gradient × input"], k=1) == 0)  # causal, exactly
+
+
+def test_integrated_gradients_against_a_riemann_sum(case):
+    model, source, targets, result = case
+    embedded = model.embedding_table()[jnp.asarray(source)]
+    steps = 48  # trapezoid rule over per-position gradients along the path 0 → e (error ~ 1/steps²)
+    weights = np.full(steps + 1, 1.0 / steps)
+    weights[[0, -1]] /= 2
+    total = sum(w * gradient_rows(model, (i / steps) * embedded, targets) for i, w in enumerate(weights))
+    want = np.sum(total * np.asarray(embedded)[None], axis=-1)
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(result["integrated gradients"], want, atol=5e-3 * scale)
+    # completeness: each row sums to the change of its logit from the all-padding text to the text
+    zero, logit = jnp.zeros_like(embedded), compiled(model, targets)[0]
+    change = [float(logit(embedded, t) - logit(zero, t)) for t in range(TIME)]
+    np.testing.assert_allclose(result["integrated gradients"].sum(axis=1), change, atol=2e-3 * np.abs(change).max())
+
+
+def test_occlusion_against_a_loop(case):
+    model, source, targets, result = case
+    embedded = np.asarray(model.embedding_table()[jnp.asarray(source)])
+    want, logit = np.zeros((TIME, TIME)), compiled(model, targets)[0]
+    for t_in in range(TIME):
+        occluded = embedded.copy()
+        occluded[t_in] = 0.0  # the padding character's embedding
+        for t_out in range(t_in, TIME):
+            want[t_out, t_in] = float(logit(embedded, t_out) - logit(occluded, t_out))
+    np.testing.assert_allclose(result["occlusion"], want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
+    assert np.abs(np.diag(result["occlusion"])).min() > 0  # the character itself always matters
+
+
+def test_row_rank_correlation_and_share_in_word():
+    rng = np.random.default_rng(1)
+    a, b = np.tril(rng.random((8, 8))), np.tril(rng.random((8, 8)))
+    rho = attribution.row_rank_correlation(a, -b)  # magnitudes: the sign does not matter
+    assert np.isnan(rho[:2]).all()
+    for t in range(2, 8):
+        assert rho[t] == pytest.approx(scipy_stats.spearmanr(a[t, : t + 1], b[t, : t + 1]).statistic)
+    assert attribution.row_rank_correlation(a, a)[2:] == pytest.approx(1.0)
+    text = " ab cde f"
+    source = data.encode_chars(text)
+    m = np.tril(rng.random((9, 9)))
+    np.testing.assert_allclose(attribution.share_in_word(-m, source), connectivity.connectivity_share_in_word(m, text))
+
+
+def test_bad_input_is_refused():
+    model = tiny_model("gru")
+    with pytest.raises(ValueError, match="same shape|one shape"):
+        attribution.attributions(model, np.ones(4, int), np.ones(5, int))
+    with pytest.raises(ValueError, match="steps"):
+        attribution.attributions(model, np.ones(4, int), np.ones(4, int), steps=0)
+
+
+def test_completeness_gap(case):
+    model, source, targets, result = case
+    gap = attribution.completeness_gap(model, source, targets, result["integrated gradients"])
+    assert gap.shape == (TIME,) and np.nanmax(gap) < 0.05  # 64 steps on a small model: close to complete
+    far = attribution.completeness_gap(model, source, targets, np.zeros((TIME, TIME)))
+    np.testing.assert_allclose(far, 1.0)  # nothing attributed: the whole change is missing
