@@ -53,11 +53,25 @@ def free_port() -> int:
 
 def start_lab(work: Path) -> tuple[subprocess.Popen, str]:
     port, token = free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--LabApp.expose_app_in_browser=True",
-               "--LabApp.news_url=None"] + (["--allow-root"] if os.geteuid() == 0 else [])
-    server = subprocess.Popen(command, stdout=(work / "server.log").open("w"), stderr=subprocess.STDOUT,
-                              env=dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config")))
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+    ] + (["--allow-root"] if os.geteuid() == 0 else [])
+    server = subprocess.Popen(
+        command,
+        stdout=(work / "server.log").open("w"),
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config")),
+    )
     for _ in range(240):
         try:
             socket.create_connection(("127.0.0.1", port), 0.5).close()
@@ -73,7 +87,9 @@ def summarise(rows: list[tuple[int, float]], what: str) -> str:
         values = sorted(v for n, v in rows if lo <= n <= hi)
         if values:
             p90 = values[min(len(values) - 1, int(0.9 * len(values)))]
-            lines.append(f"| {lo}–{hi} | {len(values)} | {statistics.median(values):.0f} ms | {p90:.0f} ms | {max(values):.0f} ms |")
+            lines.append(
+                f"| {lo}–{hi} | {len(values)} | {statistics.median(values):.0f} ms | {p90:.0f} ms | {max(values):.0f} ms |"
+            )
     return "\n".join(lines)
 
 
@@ -89,8 +105,13 @@ def main() -> None:
     if chromium is None:
         sys.exit("needs Debian's chromium (apt-get install chromium)")
     work = Path(tempfile.mkdtemp(prefix="memviz-bench-"))
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP)],
-                                            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}), work / "bench.ipynb")
+    nbformat.write(
+        nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(SETUP)],
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        ),
+        work / "bench.ipynb",
+    )
     server, url = start_lab(work)
     load_before = os.getloadavg()
     try:
@@ -100,20 +121,32 @@ def main() -> None:
             errors = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.goto(url)
-            page.wait_for_function("window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel", timeout=120_000)
+            page.wait_for_function(
+                "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel", timeout=120_000
+            )
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             page.wait_for_selector(".memviz-autocomplete-input", timeout=900_000)
-            page.wait_for_function("document.querySelector('.memviz-autocomplete')?.dataset.text !== undefined", timeout=60_000)
+            page.wait_for_function(
+                "document.querySelector('.memviz-autocomplete')?.dataset.text !== undefined", timeout=60_000
+            )
             box = page.locator(".memviz-autocomplete-input")
             box.click()
             box.press_sequentially(TEXT, delay=args.delay_ms, timeout=0)
-            page.wait_for_function(f"document.querySelector('.memviz-autocomplete').dataset.text === ' ' + {TEXT!r}", timeout=60_000)
-            latencies = page.evaluate("JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.latencies)")
-            kernel = page.evaluate("JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.kernel)")
+            page.wait_for_function(
+                f"document.querySelector('.memviz-autocomplete').dataset.text === ' ' + {TEXT!r}", timeout=60_000
+            )
+            latencies = page.evaluate(
+                "JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.latencies)"
+            )
+            kernel = page.evaluate(
+                "JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.kernel)"
+            )
             if args.screenshot:
                 box.fill("")
                 box.press_sequentially("she was not in the habit of ackno", delay=args.delay_ms, timeout=0)
-                page.wait_for_function("document.querySelector('.memviz-autocomplete').dataset.text.endsWith('ackno')", timeout=60_000)
+                page.wait_for_function(
+                    "document.querySelector('.memviz-autocomplete').dataset.text.endsWith('ackno')", timeout=60_000
+                )
                 page.locator(".memviz-autocomplete").screenshot(path=str(args.screenshot))
             browser.close()
     finally:
@@ -121,20 +154,24 @@ def main() -> None:
         server.wait(20)
     load_after = os.getloadavg()
     typed = [(n + 1, ms) for n, ms in enumerate(latencies)]  # keystroke n leaves n + 1 characters typed
-    report = "\n".join([
-        f"Command: `.venv/bin/python benchmarks/autocomplete_latency.py --delay-ms {args.delay_ms}`",
-        (f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU; {platform.python_version()}; headless Chromium; "
-         f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)"),
-        f"Keystrokes: {len(latencies)} (one every {args.delay_ms} ms), browser console errors: {len(errors)}",
-        "",
-        "Keystroke -> updated view (browser -> kernel -> 3 models -> browser -> DOM):",
-        "",
-        summarise(typed, "latency"),
-        "",
-        "The kernel's part (3 models, one answer; text length with its leading space):",
-        "",
-        summarise([(int(n), float(ms)) for n, ms in kernel], "kernel"),
-    ])
+    report = "\n".join(
+        [
+            f"Command: `.venv/bin/python benchmarks/autocomplete_latency.py --delay-ms {args.delay_ms}`",
+            (
+                f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU; {platform.python_version()}; headless Chromium; "
+                f"load average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)"
+            ),
+            f"Keystrokes: {len(latencies)} (one every {args.delay_ms} ms), browser console errors: {len(errors)}",
+            "",
+            "Keystroke -> updated view (browser -> kernel -> 3 models -> browser -> DOM):",
+            "",
+            summarise(typed, "latency"),
+            "",
+            "The kernel's part (3 models, one answer; text length with its leading space):",
+            "",
+            summarise([(int(n), float(ms)) for n, ms in kernel], "kernel"),
+        ]
+    )
     print(report)
     if args.out:
         args.out.write_text(report + "\n", encoding="utf-8")

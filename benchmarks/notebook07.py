@@ -31,11 +31,17 @@ def main() -> int:
         out = args.out or Path(temporary)
         os.environ["MEMVIZ_OUTPUT_DIR"] = str(Path(out) / "figures")
         before = os.getloadavg()
-        seconds = runner.execute(ROOT / "notebooks" / "07_what_connectivity_measures.ipynb", Path(out) / "notebooks", timeout=1800)
+        seconds = runner.execute(
+            ROOT / "notebooks" / "07_what_connectivity_measures.ipynb", Path(out) / "notebooks", timeout=1800
+        )
         after = os.getloadavg()
     print(f"notebook 07, full mode: {seconds:.0f} s")
-    print(f"load average (1, 5, 15 min) before {before[0]:.1f} {before[1]:.1f} {before[2]:.1f}, after {after[0]:.1f} {after[1]:.1f} {after[2]:.1f}")
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {sys.version.split()[0]}")
+    print(
+        f"load average (1, 5, 15 min) before {before[0]:.1f} {before[1]:.1f} {before[2]:.1f}, after {after[0]:.1f} {after[1]:.1f} {after[2]:.1f}"
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {sys.version.split()[0]}"
+    )
     return 0
 
 

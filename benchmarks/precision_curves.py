@@ -31,8 +31,12 @@ def config(cell: str, steps: int, small: bool, fast: bool) -> RunConfig:
     model = ModelConfig(cell=cell, num_layers=layers, hidden_features=units, embedding_features=units, num_words=4098)
     if fast:
         model = dataclasses.replace(model, compute_dtype="bfloat16", unroll=8, wavefront=True)
-    return RunConfig(model=model, train=TrainConfig(corpus="austen", vocab_size=4096, batch_size=16 if small else 64,
-                                                    steps=steps, learning_rate=1e-3))
+    return RunConfig(
+        model=model,
+        train=TrainConfig(
+            corpus="austen", vocab_size=4096, batch_size=16 if small else 64, steps=steps, learning_rate=1e-3
+        ),
+    )
 
 
 def main() -> None:
@@ -57,8 +61,10 @@ def main() -> None:
             valid = h[h.dataset == "valid"].loss.tail(5).mean()
             m = metrics.evaluate(run.model, dataset.test)
             label = "bf16+unroll8+wavefront" if fast else "float32, layer by layer"
-            lines.append(f"  {label:>24}: {1e3 * seconds / args.steps:6.1f} ms/step in the loop (compile included)  "
-                         f"valid loss (last 5) {valid:.4f}  test CE {m['cross_entropy']:.4f}  accuracy {m['accuracy']:.2%}")
+            lines.append(
+                f"  {label:>24}: {1e3 * seconds / args.steps:6.1f} ms/step in the loop (compile included)  "
+                f"valid loss (last 5) {valid:.4f}  test CE {m['cross_entropy']:.4f}  accuracy {m['accuracy']:.2%}"
+            )
         print(f"{cell}: training loss, mean over windows of {args.window} steps (float32 | fast)")
         for (w, a), b in zip(curves[False].items(), curves[True].values):
             print(f"  steps {w * args.window + 1:>5}-{(w + 1) * args.window:<5} {a:.4f} | {b:.4f}   diff {b - a:+.4f}")

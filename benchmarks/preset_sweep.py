@@ -32,7 +32,9 @@ def main() -> None:
     print(f"devices: {jax.devices()}")
     dataset = data.load_dataset("austen", vocab_size=4096)
     per_cell = dict(item.split("=") for item in args.steps.split(",")) if "=" in args.steps else {}
-    for cell, lr, schedule in itertools.product(args.cells.split(","), map(float, args.lrs.split(",")), args.schedules.split(",")):
+    for cell, lr, schedule in itertools.product(
+        args.cells.split(","), map(float, args.lrs.split(",")), args.schedules.split(",")
+    ):
         steps = int(per_cell.get(cell, args.steps if not per_cell else get_preset("cpu", cell).train.steps))
         config = get_preset("cpu", cell)
         config = dataclasses.replace(
@@ -45,8 +47,11 @@ def main() -> None:
         run = train(config, None, dataset=dataset, progress=False)
         seconds = time.perf_counter() - t0
         m = metrics.evaluate(run.model, dataset.test)
-        print(f"{cell:>6} {config.model.hidden_features} units lr {lr:.0e} {schedule:>8} steps {steps}: {seconds:6.1f} s  test CE {m['cross_entropy']:.4f}  "
-              f"accuracy {m['accuracy']:.2%}", flush=True)
+        print(
+            f"{cell:>6} {config.model.hidden_features} units lr {lr:.0e} {schedule:>8} steps {steps}: {seconds:6.1f} s  test CE {m['cross_entropy']:.4f}  "
+            f"accuracy {m['accuracy']:.2%}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

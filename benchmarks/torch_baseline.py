@@ -85,10 +85,15 @@ def main() -> None:
     torch.backends.cudnn.allow_tf32 = True
     print(f"torch {torch.__version__} on {torch.cuda.get_device_name()}")
     for name, make in [("cuDNN LSTM", lambda: CudnnModel("lstm")), ("cuDNN GRU", lambda: CudnnModel("gru"))]:
-        print(f"{name:>22}: fp32/TF32 {bench(make(), False):7.1f} ms/step   bf16 autocast {bench(make(), True):7.1f} ms/step",
-              flush=True)
-    print(f"{'eager Nested LSTM':>22}: fp32/TF32 {bench(EagerNestedLSTM(), False, steps=5):7.1f} ms/step   "
-          f"bf16 autocast {bench(EagerNestedLSTM(), True, steps=5):7.1f} ms/step", flush=True)
+        print(
+            f"{name:>22}: fp32/TF32 {bench(make(), False):7.1f} ms/step   bf16 autocast {bench(make(), True):7.1f} ms/step",
+            flush=True,
+        )
+    print(
+        f"{'eager Nested LSTM':>22}: fp32/TF32 {bench(EagerNestedLSTM(), False, steps=5):7.1f} ms/step   "
+        f"bf16 autocast {bench(EagerNestedLSTM(), True, steps=5):7.1f} ms/step",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -69,17 +69,24 @@ def main() -> None:
     args = parser.parse_args()
     print(f"devices: {jax.devices()}  jax {jax.__version__}  {platform.processor() or platform.machine()}")
     print(f"config={args.config} compute_dtype={args.compute_dtype} unroll={args.unroll} wavefront={args.wavefront}")
-    print(f"{'cell':>6} {'layers':>6} {'units':>6} {'batch':>5} {'words':>6} {'compile s':>9} {'ms/step':>9} {'chars/s':>10}")
+    print(
+        f"{'cell':>6} {'layers':>6} {'units':>6} {'batch':>5} {'words':>6} {'compile s':>9} {'ms/step':>9} {'chars/s':>10}"
+    )
     for cell in args.cells.split(","):
         config = get_preset(args.config, cell)
         config = dataclasses.replace(
-            config, model=dataclasses.replace(config.model, compute_dtype=args.compute_dtype, unroll=args.unroll,
-                                              wavefront=args.wavefront)
+            config,
+            model=dataclasses.replace(
+                config.model, compute_dtype=args.compute_dtype, unroll=args.unroll, wavefront=args.wavefront
+            ),
         )
         r = bench(config, args.steps)
         m = config.model
-        print(f"{cell:>6} {m.num_layers:>6} {m.hidden_features:>6} {config.train.batch_size:>5} {m.num_words:>6} "
-              f"{r['compile_s']:>9.1f} {r['step_ms']:>9.1f} {r['chars_per_s']:>10,.0f}", flush=True)
+        print(
+            f"{cell:>6} {m.num_layers:>6} {m.hidden_features:>6} {config.train.batch_size:>5} {m.num_words:>6} "
+            f"{r['compile_s']:>9.1f} {r['step_ms']:>9.1f} {r['chars_per_s']:>10,.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -82,11 +82,15 @@ def attributions(model: AutocompleteModel, source, targets, *, steps: int = 16) 
     """
     source, targets = np.asarray(source), np.asarray(targets)
     if source.ndim != 1 or source.shape != targets.shape or source.size == 0:
-        raise ValueError(f"source and targets must be (T,) arrays of one shape, T > 0, not {source.shape} and {targets.shape}")
+        raise ValueError(
+            f"source and targets must be (T,) arrays of one shape, T > 0, not {source.shape} and {targets.shape}"
+        )
     if steps < 1:
         raise ValueError(f"steps must be at least 1, not {steps}")
     graphdef, state = nnx.split(model)
-    stacked = _attributions(graphdef, state, jnp.asarray(source, jnp.int32), jnp.asarray(targets, jnp.int32), steps=steps)
+    stacked = _attributions(
+        graphdef, state, jnp.asarray(source, jnp.int32), jnp.asarray(targets, jnp.int32), steps=steps
+    )
     return dict(zip(METHODS, np.asarray(stacked)))
 
 
@@ -113,7 +117,7 @@ def row_rank_correlation(a: np.ndarray, b: np.ndarray, *, min_inputs: int = 3) -
 def share_in_word(matrix: np.ndarray, source: np.ndarray) -> np.ndarray:
     """``(T,)`` share of each row's magnitude ``|matrix[t]|`` on the current word (its leading space … t).
 
-    NaN where a row is all zero. The same definition as :func:`memviz.connectivity.connectivity_share_in_word`,
+    NaN where a row is all zero. The same definition as :func:`memviz.metrics.connectivity_share_in_word`,
     on absolute values so that it applies to the signed methods too.
     """
     magnitude = np.abs(np.asarray(matrix, np.float64))
@@ -125,7 +129,9 @@ def share_in_word(matrix: np.ndarray, source: np.ndarray) -> np.ndarray:
         return np.where(total > 0, (magnitude * inside).sum(axis=1) / total, np.nan)
 
 
-def sequence_summary(matrices: dict[str, np.ndarray], source, targets, *, reference: str = "connectivity") -> dict[str, dict[str, float]]:
+def sequence_summary(
+    matrices: dict[str, np.ndarray], source, targets, *, reference: str = "connectivity"
+) -> dict[str, dict[str, float]]:
     """One text's agreement figures per method: ``{method: {"rank correlation": ..., "share in word": ...}}``.
 
     Means over the output rows whose target is a known word (not ``<eos>``, not ``<unknown>``): the row
@@ -137,7 +143,10 @@ def sequence_summary(matrices: dict[str, np.ndarray], source, targets, *, refere
     for method, matrix in matrices.items():
         rho = row_rank_correlation(matrix, matrices[reference])
         share = share_in_word(matrix, source)
-        summary[method] = {"rank correlation": float(np.nanmean(rho[known])), "share in word": float(np.nanmean(share[known]))}
+        summary[method] = {
+            "rank correlation": float(np.nanmean(rho[known])),
+            "share in word": float(np.nanmean(share[known])),
+        }
     return summary
 
 

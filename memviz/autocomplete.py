@@ -101,7 +101,9 @@ def _every_output(graphdef, state, source, *, k: int):
     return top_ids, top_probs
 
 
-def top_words(model: AutocompleteModel, text: str, vocab: data.Vocabulary, k: int = 3) -> tuple[list[tuple[str, ...]], np.ndarray]:
+def top_words(
+    model: AutocompleteModel, text: str, vocab: data.Vocabulary, k: int = 3
+) -> tuple[list[tuple[str, ...]], np.ndarray]:
     """The model's top-k words and their probabilities at every character of ``prepare_text(text)``.
 
     Returns ``(words, probs)``: one k-tuple of words per character, and ``(T, k)`` probabilities.
@@ -114,20 +116,28 @@ def top_words(model: AutocompleteModel, text: str, vocab: data.Vocabulary, k: in
     return [tuple(vocab.decode(row)) for row in ids], probs
 
 
-def suggest(model: AutocompleteModel, text: str, vocab: data.Vocabulary, *, name: str | None = None, k: int = 3) -> Suggestions:
+def suggest(
+    model: AutocompleteModel, text: str, vocab: data.Vocabulary, *, name: str | None = None, k: int = 3
+) -> Suggestions:
     """One model's top-k words for the word being typed at the end of ``text`` (see :class:`Suggestions`)."""
     text = prepare_text(text)
     source, length = _padded(text)
     graphdef, state = nnx.split(model)
     ids, probs, output, conn = jax.device_get(_last_output(graphdef, state, source, length, k=k))
     return Suggestions(
-        model=name or model.config.display_name, text=text, typed=text.rsplit(" ", 1)[-1],
-        words=tuple(vocab.decode(ids)), probs=np.asarray(probs), output=np.asarray(output),
+        model=name or model.config.display_name,
+        text=text,
+        typed=text.rsplit(" ", 1)[-1],
+        words=tuple(vocab.decode(ids)),
+        probs=np.asarray(probs),
+        output=np.asarray(output),
         connectivity=np.asarray(conn)[:length],
     )
 
 
-def suggest_all(models: Mapping[str, AutocompleteModel], text: str, vocab: data.Vocabulary, *, k: int = 3) -> list[Suggestions]:
+def suggest_all(
+    models: Mapping[str, AutocompleteModel], text: str, vocab: data.Vocabulary, *, k: int = 3
+) -> list[Suggestions]:
     """:func:`suggest` for each ``{display name: model}``, in the mapping's order.
 
     The models run side by side in threads (JAX releases the GIL while a compiled function runs, so
@@ -147,7 +157,9 @@ def output_strip(probs: np.ndarray, bins: int = 128) -> np.ndarray:
     return probs[: width * (len(probs) // width)].reshape(-1, width).max(axis=1)
 
 
-def warm_up(models: Mapping[str, AutocompleteModel], vocab: data.Vocabulary, *, k: int = 3, buckets: Sequence[int] = BUCKETS) -> None:
+def warm_up(
+    models: Mapping[str, AutocompleteModel], vocab: data.Vocabulary, *, k: int = 3, buckets: Sequence[int] = BUCKETS
+) -> None:
     """Compile every bucket for every model now, so the first keystrokes of a long text do not wait."""
     for b in buckets:
         suggest_all(models, "a" * (b - 1), vocab, k=k)  # with its leading space: b characters

@@ -21,7 +21,12 @@ from memviz.model import AutocompleteModel
 
 
 def context_use(
-    model: AutocompleteModel, split: data.Split, swaps: interventions.Swaps, *, n_connectivity: int, max_chars: int = 6,
+    model: AutocompleteModel,
+    split: data.Split,
+    swaps: interventions.Swaps,
+    *,
+    n_connectivity: int,
+    max_chars: int = 6,
 ) -> pd.DataFrame:
     """Rows ``measure, value, low, high`` for one model (see the module docstring); ``split`` holds the test
     sequences (connectivity uses its first ``n_connectivity``), ``swaps`` repeated-word copies of any split."""
@@ -39,10 +44,24 @@ def context_use(
         "in-word share": stats.bootstrap_mean(np.array(in_word)),
         "reach beyond 2 words": stats.bootstrap_mean(np.array(beyond)),
         "accuracy lost, cut to 0 words": intervals.accuracy_lost(
-            split.source, split.target, split.lengths, full, alone, max_chars=max_chars),
+            split.source, split.target, split.lengths, full, alone, max_chars=max_chars
+        ),
         "recall lost on repeats": intervals.accuracy_lost(
-            swaps.original.source, swaps.original.target, swaps.original.lengths, ids_a, ids_b, max_chars=max_chars,
-            where=swaps.repeat, chars=(0, 1, 2), sequences=swaps.rows, n=swaps.sequences),
+            swaps.original.source,
+            swaps.original.target,
+            swaps.original.lengths,
+            ids_a,
+            ids_b,
+            max_chars=max_chars,
+            where=swaps.repeat,
+            chars=(0, 1, 2),
+            sequences=swaps.rows,
+            n=swaps.sequences,
+        ),
     }
-    return pd.DataFrame([{"measure": name, "value": float(i.value), "low": float(i.low), "high": float(i.high)}
-                         for name, i in rows.items()])
+    return pd.DataFrame(
+        [
+            {"measure": name, "value": float(i.value), "low": float(i.low), "high": float(i.high)}
+            for name, i in rows.items()
+        ]
+    )

@@ -25,7 +25,7 @@ import altair as alt
 import numpy as np
 
 from memviz import frontend, reference, viz
-from memviz.results import ConnectivityResult
+from memviz.results import ConnectivityResult, check_same_text
 
 #: Name of the Vega-Lite param holding the selected output position (a number).
 POSITION_PARAM = "position"
@@ -125,7 +125,11 @@ def explorer_chart(
     length = results[0].length
     position = length // 2 if position is None else viz.check_position(results[0], position)
     p = POSITION_PARAM
-    params = [alt.param(name=p, value=position), alt.param(name="pinned", value=False), alt.param(name="shown", value=length)]
+    params = [
+        alt.param(name=p, value=position),
+        alt.param(name="pinned", value=False),
+        alt.param(name="shown", value=length),
+    ]
     ratio = f"(({p} >= datum.o && {p} - datum.o < length(datum.r)) ? datum.r[{p} - datum.o] / 1000 : 0)"
     char_transforms = [
         {"filter": "datum.i < shown"},
@@ -141,12 +145,21 @@ def explorer_chart(
         geom = viz.StripGeometry(result.text, width, chars_per_line)
         datasets[f"chars-{n}"] = _column_rows(result, geom)
         datasets[f"header-{n}"] = _header_rows(result, geom)
-        cropped = geom.height if crop is None else geom.height - (geom.n_lines - 1 - int(geom.lines[: crop].max())) * viz.LINE_HEIGHT
+        cropped = (
+            geom.height
+            if crop is None
+            else geom.height - (geom.n_lines - 1 - int(geom.lines[:crop].max())) * viz.LINE_HEIGHT
+        )
         panels.append(
             viz.strip_layers(
-                result.model, geom, alt.NamedData(name=f"chars-{n}"), alt.NamedData(name=f"header-{n}"),
-                top_k=len(result.top_words[0]) if length else 3, char_transforms=char_transforms,
-                header_transforms=header_transforms, hit_boxes=True,
+                result.model,
+                geom,
+                alt.NamedData(name=f"chars-{n}"),
+                alt.NamedData(name=f"header-{n}"),
+                top_k=len(result.top_words[0]) if length else 3,
+                char_transforms=char_transforms,
+                header_transforms=header_transforms,
+                hit_boxes=True,
                 background_bottom={"expr": f"shown < {length} ? {cropped} : {geom.height}"},
             )
         )
@@ -154,7 +167,10 @@ def explorer_chart(
         {"expr": f"'Output position ' + {p} + (pinned ? ' (pinned)' : '')"},
         subtitle="point at a character to select it, click to pin it; green: connectivity of that output's "
         "target-word logit to each input character (row max = 1)",
-        anchor="start", font=viz.SANS, fontSize=13, subtitleColor=viz.MUTED_TEXT,
+        anchor="start",
+        font=viz.SANS,
+        fontSize=13,
+        subtitleColor=viz.MUTED_TEXT,
     )
     chart = alt.vconcat(*panels, spacing=8, title=title).add_params(*params)
     chart.datasets = datasets
@@ -165,7 +181,10 @@ def hero_crop(text: str) -> tuple[int, int, int] | None:
     """``(first, last, characters)`` of the article's hero animation when ``text`` begins with its
     first 70 characters (the article's sample, or that crop), else None."""
     first, last = reference.HERO_RANGE
-    if len(text) < reference.HERO_LENGTH or text[: reference.HERO_LENGTH] != reference.SAMPLE_TEXT[: reference.HERO_LENGTH]:
+    if (
+        len(text) < reference.HERO_LENGTH
+        or text[: reference.HERO_LENGTH] != reference.SAMPLE_TEXT[: reference.HERO_LENGTH]
+    ):
         return None
     return first, last, reference.HERO_LENGTH
 
@@ -199,9 +218,14 @@ def explorer_state(
     chart = explorer_chart(results, position=position, order=None, width=width, crop=hero[2] if hero else None)
     geom = viz.StripGeometry(text, width, None)
     info = {
-        "length": length, "lines": geom.lines.tolist(), "cols": geom.cols.tolist(), "hero": list(hero) if hero else None,
-        "interval": reference.HERO_INTERVAL_MS, "walkthrough": [[int(t), c] for t, c in steps.items()],
-        "walkthrough_label": label, "controls": controls,
+        "length": length,
+        "lines": geom.lines.tolist(),
+        "cols": geom.cols.tolist(),
+        "hero": list(hero) if hero else None,
+        "interval": reference.HERO_INTERVAL_MS,
+        "walkthrough": [[int(t), c] for t, c in steps.items()],
+        "walkthrough_label": label,
+        "controls": controls,
     }
     return {"spec": chart.to_dict(), "position": position, "pinned": False, "playing": False, "info": info}
 
@@ -245,7 +269,9 @@ def explorer_html(
     state = explorer_state(results, position=position, order=order, width=width, controls=True, walkthrough=captions)
     models = ", ".join(r.model for r in viz.ordered(results, order))
     page = frontend.standalone_page(
-        "explorer", state, title="Connectivity explorer",
+        "explorer",
+        state,
+        title="Connectivity explorer",
         intro=f"{models}. Point at a character of any panel to see which earlier characters that output "
         "depended on; click to pin; arrow keys, Home and End step through the text.",
     )

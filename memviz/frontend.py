@@ -132,6 +132,12 @@ h1 { font-size: 20px; font-weight: 600; margin: 0 0 4px; }
 def standalone_page(name: str, state: dict, *, title: str, intro: str = "") -> str:
     """One self-contained HTML page running script ``name`` on ``state`` (no kernel, no network)."""
     return _PAGE.format(
-        title=html.escape(title), intro=html.escape(intro), css=PAGE_CSS, state=safe_json(state),
-        bundle=vega_bundle(), script=script(name), page_model=_PAGE_MODEL, render=SCRIPTS[name],
+        title=html.escape(title),
+        intro=html.escape(intro),
+        css=PAGE_CSS,
+        state=safe_json(state),
+        bundle=vega_bundle(),
+        script=script(name),
+        page_model=_PAGE_MODEL,
+        render=SCRIPTS[name],
     )

@@ -16,7 +16,12 @@ from memviz.stats import Interval, bootstrap_ratio
 
 
 def hits_by_sequence(
-    source: np.ndarray, target: np.ndarray, lengths: np.ndarray, topk_ids: np.ndarray, *, max_chars: int,
+    source: np.ndarray,
+    target: np.ndarray,
+    lengths: np.ndarray,
+    topk_ids: np.ndarray,
+    *,
+    max_chars: int,
     where: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per sequence: ``(hits (n, k, L), counts (n, L))`` with ``L = max_chars + 1``.
@@ -55,16 +60,31 @@ def interval_frame(interval: Interval, **columns) -> pd.DataFrame:
     """Tidy rows ``top_k, chars_typed, accuracy, low, high`` of a ``(k, L)`` interval, plus constant ``columns``."""
     k, length = np.shape(interval.value)
     top, typed = np.meshgrid(np.arange(1, k + 1), np.arange(length), indexing="ij")
-    frame = pd.DataFrame({
-        "top_k": top.ravel(), "chars_typed": typed.ravel(), "accuracy": np.ravel(interval.value),
-        "low": np.ravel(interval.low), "high": np.ravel(interval.high),
-    })
+    frame = pd.DataFrame(
+        {
+            "top_k": top.ravel(),
+            "chars_typed": typed.ravel(),
+            "accuracy": np.ravel(interval.value),
+            "low": np.ravel(interval.low),
+            "high": np.ravel(interval.high),
+        }
+    )
     return frame.assign(**columns)
 
 
 def accuracy_lost(
-    source, target, lengths, ids_before, ids_after, *, max_chars: int, where=None, chars: tuple[int, ...] | None = None,
-    sequences: np.ndarray | None = None, n: int | None = None, seed: int = 0,
+    source,
+    target,
+    lengths,
+    ids_before,
+    ids_after,
+    *,
+    max_chars: int,
+    where=None,
+    chars: tuple[int, ...] | None = None,
+    sequences: np.ndarray | None = None,
+    n: int | None = None,
+    seed: int = 0,
 ) -> Interval:
     """Top-1 accuracy of ``ids_before`` minus that of ``ids_after`` (both ``(m, T, k)`` on the same positions),
     pooled over characters typed ``chars`` (default 0 … ``max_chars``), with a paired bootstrap interval.

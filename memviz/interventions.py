@@ -123,7 +123,7 @@ def share_before_cut(matrix: np.ndarray, source: np.ndarray, context_words: int)
 
     The inputs before the leading space of the ``context_words``-th word before the current one (none
     for the first words of the text). NaN where a row is all zero. With ``context_words = 0`` it is one
-    minus the in-word share of :func:`memviz.connectivity.connectivity_share_in_word`.
+    minus the in-word share of :func:`memviz.metrics.connectivity_share_in_word`.
     """
     magnitude = np.abs(np.asarray(matrix, np.float64))
     source = np.asarray(source)
@@ -177,8 +177,13 @@ def frequency_bands(train_counts: np.ndarray, bands: tuple[int, ...] = FREQUENCY
 
 
 def swap_earlier_occurrences(
-    split: data.Split, vocab: data.Vocabulary, train_counts: np.ndarray, *, skip_most_frequent: int = 100,
-    bands: tuple[int, ...] = FREQUENCY_BANDS, seed: int = 0,
+    split: data.Split,
+    vocab: data.Vocabulary,
+    train_counts: np.ndarray,
+    *,
+    skip_most_frequent: int = 100,
+    bands: tuple[int, ...] = FREQUENCY_BANDS,
+    seed: int = 0,
 ) -> Swaps:
     """One copy per (sequence, word occurring at least twice in it): its first occurrence replaced.
 
@@ -226,9 +231,18 @@ def swap_earlier_occurrences(
     rows = np.array(rows, np.int64)
     original = split[rows] if len(rows) else split[np.zeros(0, np.int64)]
     empty = np.zeros((0, split.source.shape[1]))
-    swapped = data.Split(np.array(sources or empty, np.uint8), np.array(targets or empty, np.int32), original.lengths.copy())
-    return Swaps(rows, original, swapped, np.array(repeats or empty, bool), np.array(words, np.int64),
-                 np.array(substitutes, np.int64), sequences=len(split))
+    swapped = data.Split(
+        np.array(sources or empty, np.uint8), np.array(targets or empty, np.int32), original.lengths.copy()
+    )
+    return Swaps(
+        rows,
+        original,
+        swapped,
+        np.array(repeats or empty, bool),
+        np.array(words, np.int64),
+        np.array(substitutes, np.int64),
+        sequences=len(split),
+    )
 
 
 def repeat_predictions(model: AutocompleteModel, swaps: Swaps, k: int = 3, *, batch_size: int = 128):

@@ -22,9 +22,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from memviz.connectivity import connectivity_share_in_word
 from memviz.data import SPACE_ID, UNKNOWN_ID, encode_chars
-from memviz.metrics import chars_typed
+from memviz.metrics import chars_typed, connectivity_share_in_word
 from memviz.results import ConnectivityResult
 
 

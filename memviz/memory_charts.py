@@ -54,8 +54,12 @@ def dial_chart(
         .encode(
             x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False)),
             y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log"), axis=alt.Axis(format=".0e")),
-            color=alt.Color("setting:N", title="setting", scale=alt.Scale(domain=domain, range=[colour[s] for s in domain]),
-                            sort=domain),
+            color=alt.Color(
+                "setting:N",
+                title="setting",
+                scale=alt.Scale(domain=domain, range=[colour[s] for s in domain]),
+                sort=domain,
+            ),
             tooltip=["unit", "setting", x, alt.Tooltip(f"{y}:Q", format=".3g")],
         )
         .properties(width=width, height=height)
@@ -74,13 +78,24 @@ def timescale_chart(frame: pd.DataFrame, *, width: int = FIGURE_WIDTH + 150, hei
         alt.Chart(frame)
         .mark_line(strokeWidth=1.8)
         .encode(
-            x=alt.X("unit share:Q", title="units, ranked by timescale (share of the layer)", axis=alt.Axis(format="%"),
-                    scale=alt.Scale(domain=[0, 1], nice=False)),
+            x=alt.X(
+                "unit share:Q",
+                title="units, ranked by timescale (share of the layer)",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1], nice=False),
+            ),
             y=alt.Y("timescale:Q", title="memory timescale τ = −1 / ln(mean gate), steps", scale=alt.Scale(type="log")),
             color=alt.Color("model:N", scale=model_scale(list(frame["model"])), title="model"),
-            strokeDash=alt.StrokeDash("stage:N", sort=stages, scale=alt.Scale(domain=stages, range=[[1, 0], [5, 3]][: len(stages)])),
+            strokeDash=alt.StrokeDash(
+                "stage:N", sort=stages, scale=alt.Scale(domain=stages, range=[[1, 0], [5, 3]][: len(stages)])
+            ),
             detail="stage:N",
-            tooltip=["model", "stage", alt.Tooltip("unit share:Q", format=".0%"), alt.Tooltip("timescale:Q", format=".3g")],
+            tooltip=[
+                "model",
+                "stage",
+                alt.Tooltip("unit share:Q", format=".0%"),
+                alt.Tooltip("timescale:Q", format=".3g"),
+            ],
         )
         .properties(width=width, height=height)
     )

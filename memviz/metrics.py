@@ -321,6 +321,8 @@ def sequence_metrics(
         sums[start:stop] = np.asarray(out, np.float64)[: stop - start]
     names = ("loss", "unigram_loss", "trained", "hits", "unigram_hits", "positions")
     return dict(zip(names, sums.T.copy()))
+
+
 # How much of the connectivity stays inside the word being typed
 # ----------------------------------------------------------------------------------------------
 

@@ -40,15 +40,20 @@ def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None
         own = Path(os.environ[RUNS_ENV]).expanduser() / cell
         config = checkpoint.read_config(own)
         if config is None:
-            raise FileNotFoundError(f"${RUNS_ENV} is set, but {own} holds no memviz run ({checkpoint.CONFIG_FILE} is "
-                                    f"missing): train one with `memviz train --cell {cell} --out {own}`, or unset {RUNS_ENV}")
+            raise FileNotFoundError(
+                f"${RUNS_ENV} is set, but {own} holds no memviz run ({checkpoint.CONFIG_FILE} is "
+                f"missing): train one with `memviz train --cell {cell} --out {own}`, or unset {RUNS_ENV}"
+            )
         return load_or_train(config, own, progress=progress)  # restored if complete, else resumed
     shipped = PRETRAINED_DIR / cell
     if not retrain and (shipped / checkpoint.CONFIG_FILE).exists():
         return load_run(shipped)
     directory = Path(runs_dir if runs_dir is not None else default_runs_dir()) / cell
     if not retrain:
-        warnings.warn(f"no shipped {cell} model in {shipped}; training it into {directory} (about 10 minutes on a CPU)")
+        warnings.warn(
+            f"no shipped {cell} model in {shipped}; training it into {directory} (about 10 minutes on a CPU)",
+            stacklevel=2,
+        )
     elif progress:
         print(f"training {cell} into {directory} (an interrupted run resumes from there)")
     return load_or_train(get_preset("cpu", cell), directory, progress=progress)
@@ -71,10 +76,17 @@ def describe(run: Run) -> dict:
     model, train = run.config.model, run.config.train
     recorded = checkpoint.read_metrics(run.directory) if run.directory is not None else None
     minutes = float(run.history.sec.max()) / 60 if len(run.history) else None
-    return {"model": run.name, "preset": run.config.preset, "layers": model.num_layers, "units": model.hidden_features,
-            "words": model.num_words, "batch": train.batch_size, "steps": run.step, "training minutes": minutes,
-            "machine": (recorded or {}).get("machine")}
-
+    return {
+        "model": run.name,
+        "preset": run.config.preset,
+        "layers": model.num_layers,
+        "units": model.hidden_features,
+        "words": model.num_words,
+        "batch": train.batch_size,
+        "steps": run.step,
+        "training minutes": minutes,
+        "machine": (recorded or {}).get("machine"),
+    }
 
 
 def _names(names: list[str]) -> str:
@@ -91,8 +103,10 @@ def differences(runs: dict[str, Run] | list[Run]) -> str:
         for row in rows:
             groups.setdefault(row[key], []).append(row["model"])
         if len(groups) > 1:
-            parts += [f"the {_names(models)} {'has' if len(models) == 1 else 'have'} {value:,} {noun}"
-                      for value, models in groups.items()]
+            parts += [
+                f"the {_names(models)} {'has' if len(models) == 1 else 'have'} {value:,} {noun}"
+                for value, models in groups.items()
+            ]
     steps = [f"{row['steps']:,}" for row in rows]
     names = _names([row["model"] for row in rows])
     if len(set(steps)) > 1:

@@ -41,7 +41,9 @@ class Interval:
         return f"{value:{fmt}} ({low:{fmt}} to {high:{fmt}})"
 
 
-def verdicts(difference: Interval, names: tuple[str, str, str] = ("higher", "lower", "no clear difference")) -> np.ndarray:
+def verdicts(
+    difference: Interval, names: tuple[str, str, str] = ("higher", "lower", "no clear difference")
+) -> np.ndarray:
     """``(...) str``: for an interval of a difference A − B, "higher" where it lies above 0, "lower"
     where below, else "no clear difference" (the interval contains 0)."""
     low, high = np.asarray(difference.low), np.asarray(difference.high)

@@ -73,7 +73,9 @@ def _gate_sums(graphdef, state, source, lengths):
 def mean_retention(model: AutocompleteModel, split, *, batch_size: int = 32) -> list[np.ndarray]:
     """Per layer, ``(hidden,) float64``: each unit's retention gate averaged over every real position of ``split``."""
     if model.config.cell not in RETENTION_GATES:
-        raise ValueError(f"a {model.config.display_name} has no retention gate; gated cells: {', '.join(RETENTION_GATES)}")
+        raise ValueError(
+            f"a {model.config.display_name} has no retention gate; gated cells: {', '.join(RETENTION_GATES)}"
+        )
     graphdef, state = nnx.split(model)
     totals = [np.zeros(model.config.hidden_features) for _ in model.layers]
     for start in range(0, len(split.lengths), batch_size):

@@ -25,14 +25,39 @@ from memviz.results import AccuracyCurve, ConnectivityResult, Suggestions, check
 
 # Re-exported: notebooks and tests find the constants under memviz.viz.
 from memviz.style import (  # noqa: F401
-    MODEL_COLOURS, FALLBACK_COLOURS, CONNECTIVITY_PALETTE, VIRIDIS_LOW, VIRIDIS_HIGH, PANEL_BACKGROUND,
-    PANEL_TEXT, MONOSPACE, SANS, PREDICTION_FILL, PREDICTION_HIT_FILL, PREDICTION_TEXT, MUTED_TEXT,
-    ARTICLE_ORDER, CHAR_WIDTH, LINE_HEIGHT, CHAR_FONT_SIZE, HEADER_FONT_SIZE, PANEL_PADDING,
-    STRIP_WIDTH, MATRIX_CELL, FIGURE_HEIGHT, FIGURE_WIDTH, TOP_K_DASHES, LOSS_DOMAIN, DATASET_LABELS,
-    connectivity_colour, connectivity_colour_expr, connectivity_scale, model_colours, model_scale,
+    ARTICLE_ORDER,
+    CHAR_FONT_SIZE,
+    CHAR_WIDTH,
+    CONNECTIVITY_PALETTE,
+    DATASET_LABELS,
+    FALLBACK_COLOURS,
+    FIGURE_HEIGHT,
+    FIGURE_WIDTH,
+    HEADER_FONT_SIZE,
+    LINE_HEIGHT,
+    LOSS_DOMAIN,
+    MATRIX_CELL,
+    MODEL_COLOURS,
+    MONOSPACE,
+    MUTED_TEXT,
+    PANEL_BACKGROUND,
+    PANEL_PADDING,
+    PANEL_TEXT,
+    PREDICTION_FILL,
+    PREDICTION_HIT_FILL,
+    PREDICTION_TEXT,
+    SANS,
+    STRIP_WIDTH,
+    TOP_K_DASHES,
+    VIRIDIS_HIGH,
+    VIRIDIS_LOW,
+    connectivity_colour,
+    connectivity_colour_expr,
+    connectivity_scale,
+    model_colours,
+    model_scale,
     output_strip_colour,
 )
-
 
 # ---------------------------------------------------------------------------------------------
 # Connectivity: one model's text panel
@@ -46,8 +71,12 @@ def crop(result: ConnectivityResult, length: int) -> ConnectivityResult:
     maxima are then taken over the kept characters, as the article's hero figure does.
     """
     return dataclasses.replace(
-        result, text=result.text[:length], targets=result.targets[:length], raw=result.raw[:length, :length],
-        top_words=result.top_words[:length], top_probs=result.top_probs[:length],
+        result,
+        text=result.text[:length],
+        targets=result.targets[:length],
+        raw=result.raw[:length, :length],
+        top_words=result.top_words[:length],
+        top_probs=result.top_probs[:length],
     )
 
 
@@ -129,7 +158,9 @@ def prediction_rows(result: ConnectivityResult, position: int, geom: StripGeomet
     rows = [{"k": 0, "label": f"target: {target}", "hit": False, "x0": 0.0, "x1": 0.0}]
     for j, (word, prob) in enumerate(zip(result.top_words[position], result.top_probs[position])):
         x0, x1 = geom.box(j, k)
-        rows.append({"k": j + 1, "label": f"{word} ({100 * float(prob):.2f}%)", "hit": word == target, "x0": x0, "x1": x1})
+        rows.append(
+            {"k": j + 1, "label": f"{word} ({100 * float(prob):.2f}%)", "hit": word == target, "x0": x0, "x1": x1}
+        )
     return rows
 
 
@@ -170,23 +201,43 @@ def strip_layers(
         return with_transforms(alt.Chart(header), [*header_transforms, {"filter": condition}])
 
     background = alt.Chart(alt.InlineData(values=[{}])).mark_rect(
-        x=0, x2=geom.width, y=geom.panel_top, y2=geom.height if background_bottom is None else background_bottom,
-        fill=PANEL_BACKGROUND, cornerRadius=3,
+        x=0,
+        x2=geom.width,
+        y=geom.panel_top,
+        y2=geom.height if background_bottom is None else background_bottom,
+        fill=PANEL_BACKGROUND,
+        cornerRadius=3,
     )
     name = alt.Chart(alt.InlineData(values=[{}])).mark_text(
-        **{**text_kw, "fontSize": HEADER_FONT_SIZE + 1}, text=model, x=2, y=LINE_HEIGHT / 2, align="left",
-        fontWeight="bold", color=model_colours([model])[model],
+        **{**text_kw, "fontSize": HEADER_FONT_SIZE + 1},
+        text=model,
+        x=2,
+        y=LINE_HEIGHT / 2,
+        align="left",
+        fontWeight="bold",
+        color=model_colours([model])[model],
     )
-    target = header_chart("datum.k == 0").mark_text(**text_kw, align="right", color=MUTED_TEXT).encode(
-        text="label:N", x=alt.value(geom.width - 2), y=alt.value(LINE_HEIGHT / 2)
+    target = (
+        header_chart("datum.k == 0")
+        .mark_text(**text_kw, align="right", color=MUTED_TEXT)
+        .encode(text="label:N", x=alt.value(geom.width - 2), y=alt.value(LINE_HEIGHT / 2))
     )
-    boxes = header_chart("datum.k > 0").mark_rect(cornerRadius=2).encode(
-        x=alt.X("x0:Q", scale=None, axis=None), x2="x1:Q", y=alt.value(LINE_HEIGHT + 2), y2=alt.value(2 * LINE_HEIGHT),
-        color=alt.condition("datum.hit", alt.value(PREDICTION_HIT_FILL), alt.value(PREDICTION_FILL)),
+    boxes = (
+        header_chart("datum.k > 0")
+        .mark_rect(cornerRadius=2)
+        .encode(
+            x=alt.X("x0:Q", scale=None, axis=None),
+            x2="x1:Q",
+            y=alt.value(LINE_HEIGHT + 2),
+            y2=alt.value(2 * LINE_HEIGHT),
+            color=alt.condition("datum.hit", alt.value(PREDICTION_HIT_FILL), alt.value(PREDICTION_FILL)),
+        )
     )
-    labels = header_chart("datum.k > 0").mark_text(
-        **text_kw, align="left", dx=6, color=PREDICTION_TEXT, limit=geom.box(0, max(top_k, 1))[1] - 12
-    ).encode(text="label:N", x=alt.X("x0:Q", scale=None, axis=None), y=alt.value(header_y + 1))
+    labels = (
+        header_chart("datum.k > 0")
+        .mark_text(**text_kw, align="left", dx=6, color=PREDICTION_TEXT, limit=geom.box(0, max(top_k, 1))[1] - 12)
+        .encode(text="label:N", x=alt.X("x0:Q", scale=None, axis=None), y=alt.value(header_y + 1))
+    )
     tooltip = [
         alt.Tooltip("i:Q", title="input position"),
         alt.Tooltip("c:N", title="character"),
@@ -194,21 +245,29 @@ def strip_layers(
     ]
     # Ratio-0 cells are the panel colour already: skip them (half the marks, for a causal model).
     # No per-character ARIA labels: the text itself is the content, and they double the SVG.
-    cells = with_transforms(alt.Chart(chars), [*char_transforms, {"filter": "datum.ratio > 0"}]).mark_rect(
-        width=CHAR_WIDTH, height=LINE_HEIGHT, aria=False
-    ).encode(**_xy(), color=alt.Color("colour:N", scale=None))
-    letters = char_chart().mark_text(
-        font=MONOSPACE, fontSize=CHAR_FONT_SIZE, color=PANEL_TEXT, baseline="middle", align="center", aria=False
-    ).encode(**_xy(), text="c:N", **({} if hit_boxes else {"tooltip": tooltip}))
-    underline = with_transforms(alt.Chart(chars), [*char_transforms, {"filter": "datum.selected"}]).mark_rect(
-        width=CHAR_WIDTH - 2, height=2.5, yOffset=0.38 * LINE_HEIGHT, color=PANEL_TEXT
-    ).encode(**_xy())
+    cells = (
+        with_transforms(alt.Chart(chars), [*char_transforms, {"filter": "datum.ratio > 0"}])
+        .mark_rect(width=CHAR_WIDTH, height=LINE_HEIGHT, aria=False)
+        .encode(**_xy(), color=alt.Color("colour:N", scale=None))
+    )
+    letters = (
+        char_chart()
+        .mark_text(
+            font=MONOSPACE, fontSize=CHAR_FONT_SIZE, color=PANEL_TEXT, baseline="middle", align="center", aria=False
+        )
+        .encode(**_xy(), text="c:N", **({} if hit_boxes else {"tooltip": tooltip}))
+    )
+    underline = (
+        with_transforms(alt.Chart(chars), [*char_transforms, {"filter": "datum.selected"}])
+        .mark_rect(width=CHAR_WIDTH - 2, height=2.5, yOffset=0.38 * LINE_HEIGHT, color=PANEL_TEXT)
+        .encode(**_xy())
+    )
     layers = [background, name, target, boxes, labels, cells, letters, underline]
     if hit_boxes:  # on top, never re-filtered by the position: the pointer meets the same box until it leaves
-        layers.append(char_chart().mark_rect(width=CHAR_WIDTH, height=LINE_HEIGHT, opacity=0, cursor="pointer").encode(**_xy()))
-    return alt.layer(*layers).properties(
-        width=geom.width, height=geom.height, view=alt.ViewBackground(stroke=None)
-    )
+        layers.append(
+            char_chart().mark_rect(width=CHAR_WIDTH, height=LINE_HEIGHT, opacity=0, cursor="pointer").encode(**_xy())
+        )
+    return alt.layer(*layers).properties(width=geom.width, height=geom.height, view=alt.ViewBackground(stroke=None))
 
 
 def connectivity_strip(
@@ -230,8 +289,15 @@ def connectivity_strip(
     frame = connectivity_frame(result, position)
     x, y = geom.char_xy()
     chars = [
-        {"i": int(r.index), "c": r.char, "x": float(x[r.index]), "y": float(y[r.index]), "ratio": round(float(r.ratio), 4),
-         "colour": r.colour, "selected": bool(r.selected)}
+        {
+            "i": int(r.index),
+            "c": r.char,
+            "x": float(x[r.index]),
+            "y": float(y[r.index]),
+            "ratio": round(float(r.ratio), 4),
+            "colour": r.colour,
+            "selected": bool(r.selected),
+        }
         for r in frame.itertuples()
     ]
     header = prediction_rows(result, position, geom)
@@ -244,7 +310,10 @@ def _position_title(result: ConnectivityResult, position: int) -> alt.Title:
     return alt.Title(
         f"Output position {position}: {char!r}, target word “{result.targets[position]}”",
         subtitle="green: connectivity of that output's target-word logit to each input character (row max = 1)",
-        anchor="start", font=SANS, fontSize=13, subtitleColor=MUTED_TEXT,
+        anchor="start",
+        font=SANS,
+        fontSize=13,
+        subtitleColor=MUTED_TEXT,
     )
 
 
@@ -281,7 +350,10 @@ def suggestion_label(word: str, prob: float) -> str:
 
 
 def autocomplete_panels(
-    suggestions: Sequence[Suggestions], *, order: Sequence[str] | None = ARTICLE_ORDER, width: int = STRIP_WIDTH,
+    suggestions: Sequence[Suggestions],
+    *,
+    order: Sequence[str] | None = ARTICLE_ORDER,
+    width: int = STRIP_WIDTH,
 ) -> alt.VConcatChart:
     """The article's autocomplete demo, drawn once: per model, the text it read with the connectivity
     of its last output (green), the word typed so far, and its top-k suggestions ``word (xx.xx%)``.
@@ -298,19 +370,31 @@ def autocomplete_panels(
         ratio = s.normalized()
         last = len(s.text) - 1
         chars = [
-            {"i": i, "c": c, "x": float(x[i]), "y": float(y[i]), "ratio": round(float(ratio[i]), 4),
-             "colour": connectivity_colour(ratio[i]), "selected": i == last}
+            {
+                "i": i,
+                "c": c,
+                "x": float(x[i]),
+                "y": float(y[i]),
+                "ratio": round(float(ratio[i]), 4),
+                "colour": connectivity_colour(ratio[i]),
+                "selected": i == last,
+            }
             for i, c in enumerate(s.text)
         ]
         header = [{"k": 0, "label": f"typed: “{s.typed}”", "hit": False, "x0": 0.0, "x1": 0.0}]
         for j, (word, prob) in enumerate(zip(s.words, s.probs)):
             x0, x1 = geom.box(j, len(s.words))
             header.append({"k": j + 1, "label": suggestion_label(word, prob), "hit": False, "x0": x0, "x1": x1})
-        strips.append(strip_layers(s.model, geom, alt.InlineData(values=chars), alt.InlineData(values=header), top_k=len(s.words)))
+        strips.append(
+            strip_layers(s.model, geom, alt.InlineData(values=chars), alt.InlineData(values=header), top_k=len(s.words))
+        )
     title = alt.Title(
         f"Suggestions for the word being typed: “{suggestions[0].text.strip()}”",
         subtitle="green: connectivity of the top suggestion's logit at the last character to each input character (max = 1)",
-        anchor="start", font=SANS, fontSize=13, subtitleColor=MUTED_TEXT,
+        anchor="start",
+        font=SANS,
+        fontSize=13,
+        subtitleColor=MUTED_TEXT,
     )
     return alt.vconcat(*strips, spacing=8, title=title)
 
@@ -335,8 +419,13 @@ def connectivity_matrix(result: ConnectivityResult, *, cell: int = MATRIX_CELL) 
     for t_out in range(result.length):
         (nonzero,) = np.nonzero(exact[t_out])
         rows.append(
-            {"t": t_out, "c": result.text[t_out], "i": nonzero.tolist(), "ci": [result.text[i] for i in nonzero],
-             "r": ratio[t_out, nonzero].tolist()}
+            {
+                "t": t_out,
+                "c": result.text[t_out],
+                "i": nonzero.tolist(),
+                "ci": [result.text[i] for i in nonzero],
+                "r": ratio[t_out, nonzero].tolist(),
+            }
         )
     side = result.length * cell
     axis = {"titleFont": SANS, "labelFont": SANS, "grid": False}
@@ -345,17 +434,25 @@ def connectivity_matrix(result: ConnectivityResult, *, cell: int = MATRIX_CELL) 
         .transform_flatten(["i", "ci", "r"])
         .mark_rect()
         .encode(
-            x=alt.X("i:O", title="input position t", axis=alt.Axis(values=list(range(0, result.length, 20)), labelAngle=0, **axis)),
+            x=alt.X(
+                "i:O",
+                title="input position t",
+                axis=alt.Axis(values=list(range(0, result.length, 20)), labelAngle=0, **axis),
+            ),
             y=alt.Y("t:O", title="output position t̃", axis=alt.Axis(values=list(range(0, result.length, 20)), **axis)),
             color=alt.Color("r:Q", scale=connectivity_scale(), title=["connectivity", "(row max = 1)"]),
             tooltip=[
-                alt.Tooltip("t:Q", title="output position"), alt.Tooltip("c:N", title="output char"),
-                alt.Tooltip("i:Q", title="input position"), alt.Tooltip("ci:N", title="input char"),
+                alt.Tooltip("t:Q", title="output position"),
+                alt.Tooltip("c:N", title="output char"),
+                alt.Tooltip("i:Q", title="input position"),
+                alt.Tooltip("ci:N", title="input char"),
                 alt.Tooltip("r:Q", title="connectivity / row max", format=".3f"),
             ],
         )
         .properties(
-            width=side, height=side, title=alt.Title(f"{result.model}: connectivity matrix", anchor="start", font=SANS),
+            width=side,
+            height=side,
+            title=alt.Title(f"{result.model}: connectivity matrix", anchor="start", font=SANS),
             view=alt.ViewBackground(fill=PANEL_BACKGROUND, stroke=None),
         )
     )
@@ -396,12 +493,18 @@ def accuracy_curves(
         alt.Chart(frame[["model", "chars_typed", "top", "accuracy", "source"]])
         .mark_line(strokeWidth=1.8)
         .encode(
-            x=alt.X("chars_typed:Q", title="characters from word", axis=alt.Axis(values=list(range(longest + 1))),
-                    scale=alt.Scale(domain=[-1, longest], nice=False)),
+            x=alt.X(
+                "chars_typed:Q",
+                title="characters from word",
+                axis=alt.Axis(values=list(range(longest + 1))),
+                scale=alt.Scale(domain=[-1, longest], nice=False),
+            ),
             y=alt.Y("accuracy:Q", title="accuracy", axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("model:N", scale=model_scale(list(frame["model"])), title="model"),
             strokeDash=alt.StrokeDash(
-                "top:N", title="", scale=alt.Scale(domain=[f"top-{k}" for k in tops], range=[TOP_K_DASHES.get(k, [4, 2]) for k in tops]),
+                "top:N",
+                title="",
+                scale=alt.Scale(domain=[f"top-{k}" for k in tops], range=[TOP_K_DASHES.get(k, [4, 2]) for k in tops]),
                 legend=alt.Legend(symbolType="stroke", symbolSize=1200, symbolStrokeWidth=2),  # long enough to show 8 8
             ),
             detail="source:N",
@@ -411,7 +514,9 @@ def accuracy_curves(
     )
     if reference is None:
         return chart
-    return chart.facet(column=alt.Column("source:N", title=None, sort=list(labels), header=alt.Header(labelFontSize=13)))
+    return chart.facet(
+        column=alt.Column("source:N", title=None, sort=list(labels), header=alt.Header(labelFontSize=13))
+    )
 
 
 def training_curves(frame: pd.DataFrame, x: str = "step", *, y: str = "loss_smooth") -> alt.FacetChart:
@@ -432,8 +537,11 @@ def training_curves(frame: pd.DataFrame, x: str = "step", *, y: str = "loss_smoo
     # One row per line holding its points as arrays, flattened by Vega: the article's file alone has
     # 8,568 points, over Altair's 5,000-row check and slow to validate row by row.
     values = [
-        {**dict(zip(keys, key)), "xv": np.round(group["xv"].to_numpy(float), 4).tolist(),
-         y: np.round(group[y].to_numpy(float), 4).tolist()}
+        {
+            **dict(zip(keys, key)),
+            "xv": np.round(group["xv"].to_numpy(float), 4).tolist(),
+            y: np.round(group[y].to_numpy(float), 4).tolist(),
+        }
         for key, group in data.sort_values("xv").groupby(keys, sort=False)
     ]
     lo, hi = float(data[y].min()), float(data[y].max())
@@ -441,14 +549,20 @@ def training_curves(frame: pd.DataFrame, x: str = "step", *, y: str = "loss_smoo
     span = float(data["xv"].max() - data["xv"].min()) or 1.0
     x_domain = [float(data["xv"].min()) - 0.014 * span, float(data["xv"].max()) + 0.014 * span]
     encoding = {
-        "x": alt.X("xv:Q", title="time (hours)" if x == "sec" else "mini-batches", scale=alt.Scale(domain=x_domain, nice=False),
-                   axis=alt.Undefined if x == "sec" else alt.Axis(tickMinStep=1, format=",d")),  # whole mini-batches
+        "x": alt.X(
+            "xv:Q",
+            title="time (hours)" if x == "sec" else "mini-batches",
+            scale=alt.Scale(domain=x_domain, nice=False),
+            axis=alt.Undefined if x == "sec" else alt.Axis(tickMinStep=1, format=",d"),
+        ),  # whole mini-batches
         "y": alt.Y(f"{y}:Q", title="cross entropy loss", scale=alt.Scale(domain=y_domain)),
         "color": alt.Color("model:N", scale=model_scale(list(data["model"])), title="model"),
     }
     if has_source:
         sources = list(dict.fromkeys(data["source"]))
-        encoding["strokeDash"] = alt.StrokeDash("source:N", scale=alt.Scale(domain=sources, range=[[1, 0], [5, 3], [2, 2]][: len(sources)]))
+        encoding["strokeDash"] = alt.StrokeDash(
+            "source:N", scale=alt.Scale(domain=sources, range=[[1, 0], [5, 3], [2, 2]][: len(sources)])
+        )
         encoding["detail"] = "source:N"
     facet_height = (FIGURE_HEIGHT - 40) // 2
     return (
@@ -467,9 +581,19 @@ def training_curves(frame: pd.DataFrame, x: str = "step", *, y: str = "loss_smoo
 
 
 def line_chart(
-    frame: pd.DataFrame, x: str, y: str, *, x_title: str, y_title: str, dash: str | None = None,
-    column: str | None = None, colour: str = "model", log_y: bool = False, y_format: str | None = None,
-    width: int = FIGURE_WIDTH, height: int = 260,
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    x_title: str,
+    y_title: str,
+    dash: str | None = None,
+    column: str | None = None,
+    colour: str = "model",
+    log_y: bool = False,
+    y_format: str | None = None,
+    width: int = FIGURE_WIDTH,
+    height: int = 260,
 ) -> alt.Chart | alt.FacetChart:
     """Lines of ``y`` against a whole-number ``x`` (steps, characters), one colour per ``colour`` value
     (the article's colours and order for its models), optionally dashed by ``dash`` (the frame's first
@@ -477,12 +601,18 @@ def line_chart(
     encoding = {
         # x counts steps or characters: whole-number ticks, and no padding beyond the data
         "x": alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False)),
-        "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log") if log_y else alt.Undefined,
-                   axis=alt.Axis(format=y_format) if y_format else alt.Undefined),
+        "y": alt.Y(
+            f"{y}:Q",
+            title=y_title,
+            scale=alt.Scale(type="log") if log_y else alt.Undefined,
+            axis=alt.Axis(format=y_format) if y_format else alt.Undefined,
+        ),
         "color": alt.Color(f"{colour}:N", scale=model_scale(list(frame[colour])), title=colour.replace("_", " ")),
         "tooltip": [c for c in (colour, dash, column, x) if c] + [alt.Tooltip(f"{y}:Q", format=".3g")],
     }
     if dash is not None:
-        encoding["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash.replace("_", " "), sort=list(dict.fromkeys(frame[dash])))
+        encoding["strokeDash"] = alt.StrokeDash(
+            f"{dash}:N", title=dash.replace("_", " "), sort=list(dict.fromkeys(frame[dash]))
+        )
     chart = alt.Chart(frame).mark_line(strokeWidth=1.8).encode(**encoding).properties(width=width, height=height)
     return chart.facet(column=alt.Column(f"{column}:N", title=None)) if column else chart

@@ -240,11 +240,12 @@ def choose_sequence(
     right, wrong = (top1 == target).any(0), (top1 != target).any(0)
     recall = long_known & seen_earlier(source, target) & (typed == 1) & right
     stories = (
-        (long_known & (typed == 0) & right).any(1).astype(int) + recall.any(1) + (long_known & (typed <= 1) & wrong).any(1)
+        (long_known & (typed == 0) & right).any(1).astype(int)
+        + recall.any(1)
+        + (long_known & (typed <= 1) & wrong).any(1)
     )
     if not stories.any():
         raise ValueError("no sequence of this split has a candidate for any story; try a larger split")
     unknowns = ((target == UNKNOWN_ID) & real).sum(1)
     order = np.lexsort((np.arange(len(stories)), -recall.sum(1), unknowns, -stories))
     return int(order[0])
-

@@ -131,12 +131,21 @@ class ConnectivityExplorer(widgets.VBox):
         if renderer not in ("vega", "svg"):
             raise ValueError(f"renderer must be 'vega' or 'svg', not {renderer!r}")
         self.renderer, self.compute, self.order, self.width = renderer, compute, order, width
-        self.slider = widgets.IntSlider(description="output position", continuous_update=True,
-                                        style={"description_width": "initial"}, layout={"width": "420px"})
+        self.slider = widgets.IntSlider(
+            description="output position",
+            continuous_update=True,
+            style={"description_width": "initial"},
+            layout={"width": "420px"},
+        )
         # The hero figure's animation (the article's opening figure): Play drives the slider one way,
         # so moving the slider outside the play range does not fight the Play widget's bounds.
-        self.play = widgets.Play(interval=reference.HERO_INTERVAL_MS, step=1, repeat=True, description="animate",
-                                 tooltip="the article's hero animation (its first 70 characters)")
+        self.play = widgets.Play(
+            interval=reference.HERO_INTERVAL_MS,
+            step=1,
+            repeat=True,
+            description="animate",
+            tooltip="the article's hero animation (its first 70 characters)",
+        )
         self._ready = False  # False while set_results rewires, so intermediate values draw nothing
         self._links: list = []
         self.play.observe(self._on_play, names="value")
@@ -148,16 +157,30 @@ class ConnectivityExplorer(widgets.VBox):
         self.text = widgets.Text(placeholder="your own text (a-z and space)", layout={"width": "420px"})
         self.compute_button = widgets.Button(description="compute", tooltip="compute connectivity for this text")
         self.compute_button.on_click(self._on_compute)
-        self.back_button = widgets.Button(description="back to the walkthrough", layout={"width": "auto", "display": "none"},
-                                          tooltip="show the first text again")
+        self.back_button = widgets.Button(
+            description="back to the walkthrough",
+            layout={"width": "auto", "display": "none"},
+            tooltip="show the first text again",
+        )
         self.back_button.on_click(lambda _: self.set_results(self._first_results))
-        self.progress = widgets.IntProgress(min=0, max=1, value=0, bar_style="info", layout={"width": "120px", "display": "none"})
-        own_text = widgets.HBox([self.text, self.compute_button, self.progress, self.back_button],
-                                layout={"display": None if compute else "none"})
+        self.progress = widgets.IntProgress(
+            min=0, max=1, value=0, bar_style="info", layout={"width": "120px", "display": "none"}
+        )
+        own_text = widgets.HBox(
+            [self.text, self.compute_button, self.progress, self.back_button],
+            layout={"display": None if compute else "none"},
+        )
         self.chart_area = widgets.Box()
         self.slider.observe(self._on_position, names="value")
-        super().__init__([widgets.HBox([self.play, self.slider, self.status]), self.walkthrough, self.caption,
-                          own_text, self.chart_area])
+        super().__init__(
+            [
+                widgets.HBox([self.play, self.slider, self.status]),
+                self.walkthrough,
+                self.caption,
+                own_text,
+                self.chart_area,
+            ]
+        )
         self.set_results(results, position=position, walkthrough=walkthrough)
         self._first_results = self.results
 
@@ -177,7 +200,10 @@ class ConnectivityExplorer(widgets.VBox):
         self.slider.value = int(value)
 
     def set_results(
-        self, results: Sequence[ConnectivityResult], *, position: int | None = None,
+        self,
+        results: Sequence[ConnectivityResult],
+        *,
+        position: int | None = None,
         walkthrough: Mapping[int, str] | None = None,
     ) -> None:
         """Swap in new results (e.g. another text); the chart's data is built once here. A ``walkthrough``
@@ -212,7 +238,9 @@ class ConnectivityExplorer(widgets.VBox):
         first = getattr(self, "_first_results", results)
         self.back_button.layout.display = "none" if results[0].text == first[0].text else None
         if self.renderer == "vega":
-            state = export.explorer_state(self.results, position=position, order=None, width=self.width, walkthrough=steps)
+            state = export.explorer_state(
+                self.results, position=position, order=None, width=self.width, walkthrough=steps
+            )
             self._view = ExplorerView(state)
             # In the browser, with no kernel round trip: the slider follows the pointer and the keys,
             # the view follows the slider, and Play stops when the reader points. (Play's frames go
@@ -341,8 +369,15 @@ class AutocompleteDemo(anywidget.AnyWidget):
     request = traitlets.Dict().tag(sync=True)  # {seq, text}: set by the browser at a keystroke
     result = traitlets.Dict().tag(sync=True)  # what the browser draws
 
-    def __init__(self, models: Mapping[str, object], vocab, *, text: str = "parts of north af", k: int = 3,
-                 order: Sequence[str] | None = viz.ARTICLE_ORDER):
+    def __init__(
+        self,
+        models: Mapping[str, object],
+        vocab,
+        *,
+        text: str = "parts of north af",
+        k: int = 3,
+        order: Sequence[str] | None = viz.ARTICLE_ORDER,
+    ):
         if not models:
             raise ValueError("need at least one model")
         if "_esm" not in type(self).__dict__:
@@ -375,7 +410,9 @@ class AutocompleteDemo(anywidget.AnyWidget):
         self.compute_ms = 1000 * (time.perf_counter() - start)
         colours = viz.model_colours(list(self._models))
         self.result = {
-            "seq": seq, "text": self.suggestions[0].text, "compute_ms": round(self.compute_ms, 1),
+            "seq": seq,
+            "text": self.suggestions[0].text,
+            "compute_ms": round(self.compute_ms, 1),
             "panels": [_autocomplete_panel(s, colours[s.model]) for s in self.suggestions],
         }
 
@@ -390,7 +427,9 @@ def _autocomplete_panel(s: Suggestions, colour: str) -> dict:
     peak = float(strip.max()) or 1.0
     ratio = s.normalized()
     return {
-        "model": s.model, "colour": colour, "typed": s.typed,
+        "model": s.model,
+        "colour": colour,
+        "typed": s.typed,
         "chars": [[c, viz.connectivity_colour(r)] for c, r in zip(s.text, ratio)],
         "suggestions": [[w, f"{100 * float(p):.2f}%"] for w, p in zip(s.words, s.probs)],
         "strip": [viz.output_strip_colour(v / peak) for v in strip],

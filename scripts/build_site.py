@@ -74,8 +74,10 @@ def replace_widgets(nb, name: str) -> None:
                 )
             elif "AutocompleteDemo" in text:
                 data.clear()
-                data["text/html"] = ('<p class="memviz-site-note">The live demo needs a running kernel '
-                                     '(run this notebook in JupyterLab); its static twin is drawn below.</p>')
+                data["text/html"] = (
+                    '<p class="memviz-site-note">The live demo needs a running kernel '
+                    "(run this notebook in JupyterLab); its static twin is drawn below.</p>"
+                )
             else:  # progress bars and other widgets: their plain-text form
                 data.pop(WIDGET)
     if pages:
@@ -122,7 +124,9 @@ def build(executed: Path, figures: Path, site: Path) -> list[Path]:
 
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", site / "mathjax")
     exporter = HTMLExporter(template_name="lab", mathjax_url=MATHJAX_URL, embed_images=True)
-    exporter.require_js_url = "data:text/javascript,"  # the lab template asks for require.js (a CDN); nothing here needs it
+    exporter.require_js_url = (
+        "data:text/javascript,"  # the lab template asks for require.js (a CDN); nothing here needs it
+    )
     pages, items = [], []
     for index, name in enumerate(names):
         nb = nbformat.read(executed / name, as_version=4)
@@ -135,11 +139,21 @@ def build(executed: Path, figures: Path, site: Path) -> list[Path]:
         page = site / f"{name[:-6]}.html"
         page.write_text(body.replace("<head>", "<head>\n" + MATHJAX_FONTS, 1), encoding="utf-8")
         pages.append(page)
-        items.append(f'<li><a href="{page.name}">{html.escape(title)}</a><div class="summary">{html.escape(summary)}</div></li>')
-    explorers = ", ".join(f'<a href="figures/{p}">{p}</a>' for ps in EXPLORER_PAGES.values() for p in ps if (figures / p).exists())
-    mode = " in smoke mode (tiny models: the figures show the pipeline, not trained results)" if os.environ.get("MEMVIZ_SMOKE") else ""
+        items.append(
+            f'<li><a href="{page.name}">{html.escape(title)}</a><div class="summary">{html.escape(summary)}</div></li>'
+        )
+    explorers = ", ".join(
+        f'<a href="figures/{p}">{p}</a>' for ps in EXPLORER_PAGES.values() for p in ps if (figures / p).exists()
+    )
+    mode = (
+        " in smoke mode (tiny models: the figures show the pipeline, not trained results)"
+        if os.environ.get("MEMVIZ_SMOKE")
+        else ""
+    )
     index_page = site / "index.html"
-    index_page.write_text(_INDEX.format(mode=mode, explorers=explorers or "none exported", items="\n".join(items)), encoding="utf-8")
+    index_page.write_text(
+        _INDEX.format(mode=mode, explorers=explorers or "none exported", items="\n".join(items)), encoding="utf-8"
+    )
     return [index_page, *pages]
 
 
@@ -147,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny configuration (MEMVIZ_SMOKE=1)")
     parser.add_argument("--reuse", action="store_true", help="build from the executed notebooks already in --out")
-    parser.add_argument("--out", type=Path, default=ROOT / "outputs", help="executed notebooks, figures and site/ go here")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "outputs", help="executed notebooks, figures and site/ go here"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         os.environ["MEMVIZ_SMOKE"] = "1"

@@ -27,10 +27,11 @@ import pandas as pd
 from flax import nnx
 
 from memviz import checkpoint, metrics
+from memviz.checkpoint import export_params
 from memviz.paths import DATA_DIR
 from memviz.presets import get_preset
 from memviz.pretrained import PRETRAINED_DIR, load
-from memviz.train import Run, build_model, export_params, train
+from memviz.train import Run, build_model, train
 
 MATCHED_DIR = PRETRAINED_DIR / "matched"
 
@@ -41,7 +42,9 @@ class _Stop(KeyboardInterrupt):
 
 def train_until(cell: str, directory: Path, stop: int, every: int) -> None:
     base = get_preset("cpu", cell)
-    config = dataclasses.replace(base, train=dataclasses.replace(base.train, checkpoint_every=every, keep_checkpoints=10_000))
+    config = dataclasses.replace(
+        base, train=dataclasses.replace(base.train, checkpoint_every=every, keep_checkpoints=10_000)
+    )
 
     def on_log(history: pd.DataFrame) -> None:
         if int(history.step.max()) >= stop:
@@ -57,7 +60,9 @@ def restore_at(directory: Path, step: int) -> Run:
     config = checkpoint.read_config(directory)
     model = build_model(config.model, config.train.seed)
     _, params = nnx.split(model, nnx.Param)
-    _, items = checkpoint.restore(checkpoint.manager(directory, config.train.keep_checkpoints), {"params": params}, step=step)
+    _, items = checkpoint.restore(
+        checkpoint.manager(directory, config.train.keep_checkpoints), {"params": params}, step=step
+    )
     nnx.update(model, items["params"])
     history = checkpoint.read_history(directory)
     return Run(model, config, history[history.step <= step], step, directory)
@@ -84,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         shipped = pd.read_csv(PRETRAINED_DIR / cell / checkpoint.HISTORY_FILE)
         ours = checkpoint.read_history(directory)
         both = ours.merge(shipped, on=["dataset", "step"], suffixes=("", "_shipped"))
-        print(f"{cell}: {len(both)} logged losses, largest difference from the shipped run {np.abs(both.loss - both.loss_shipped).max():.2e}")
+        print(
+            f"{cell}: {len(both)} logged losses, largest difference from the shipped run {np.abs(both.loss - both.loss_shipped).max():.2e}"
+        )
         steps = [s for s in checkpoint.manager(directory).all_steps() if s >= args.first]
         accuracy = {s: metrics.evaluate(restore_at(directory, s).model, valid)["accuracy"] for s in sorted(steps)}
         print(f"{cell}: validation accuracy by step", {s: round(a, 4) for s, a in accuracy.items()})
@@ -92,12 +99,23 @@ def main(argv: list[str] | None = None) -> int:
         run = restore_at(directory, step)
         test = metrics.evaluate(run.model, dataset.test, train_split=dataset.train)
         export_params(run, args.out / cell, overwrite=True)
-        checkpoint.write_metrics(args.out / cell, test | {
-            "model": run.name, "preset": run.config.preset, "steps": step, "matched_to": "Nested LSTM",
-            "valid_sequences": len(valid), "valid_accuracy": accuracy[step], "nested_lstm_valid_accuracy": target,
-        })
-        print(f"{cell}: step {step}, validation accuracy {accuracy[step]:.4f} (Nested LSTM {target:.4f}); "
-              f"test accuracy {test['accuracy']:.4f} -> {args.out / cell}")
+        checkpoint.write_metrics(
+            args.out / cell,
+            test
+            | {
+                "model": run.name,
+                "preset": run.config.preset,
+                "steps": step,
+                "matched_to": "Nested LSTM",
+                "valid_sequences": len(valid),
+                "valid_accuracy": accuracy[step],
+                "nested_lstm_valid_accuracy": target,
+            },
+        )
+        print(
+            f"{cell}: step {step}, validation accuracy {accuracy[step]:.4f} (Nested LSTM {target:.4f}); "
+            f"test accuracy {test['accuracy']:.4f} -> {args.out / cell}"
+        )
     return 0
 
 

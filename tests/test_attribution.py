@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 from scipy import stats as scipy_stats
 
-from memviz import attribution, connectivity, data
+from memviz import attribution, connectivity, data, metrics
 from memviz.model import NUM_CHARS, AutocompleteModel, ModelConfig
 
 TIME, WORDS = 11, 13
@@ -43,8 +43,13 @@ def compiled(model, targets):
     key = (id(model), tuple(np.asarray(targets).tolist()))
     if key not in _COMPILED:
         targets = jnp.asarray(targets)
-        _COMPILED[key] = tuple(jax.jit(f) for f in (lambda e, t: true_logit(model, e, targets, t),
-                                                    jax.grad(lambda e, t: true_logit(model, e, targets, t))))
+        _COMPILED[key] = tuple(
+            jax.jit(f)
+            for f in (
+                lambda e, t: true_logit(model, e, targets, t),
+                jax.grad(lambda e, t: true_logit(model, e, targets, t)),
+            )
+        )
     return _COMPILED[key]
 
 
@@ -63,7 +68,9 @@ def case(request):
 
 def test_connectivity_is_the_articles(case):
     model, source, targets, result = case
-    np.testing.assert_allclose(result["connectivity"], connectivity.connectivity_matrix(model, source, targets), rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(
+        result["connectivity"], connectivity.connectivity_matrix(model, source, targets), rtol=1e-4, atol=1e-9
+    )
 
 
 def test_gradient_times_input_against_a_loop(case):
@@ -114,7 +121,7 @@ def test_row_rank_correlation_and_share_in_word():
     text = " ab cde f"
     source = data.encode_chars(text)
     m = np.tril(rng.random((9, 9)))
-    np.testing.assert_allclose(attribution.share_in_word(-m, source), connectivity.connectivity_share_in_word(m, text))
+    np.testing.assert_allclose(attribution.share_in_word(-m, source), metrics.connectivity_share_in_word(m, text))
 
 
 def test_bad_input_is_refused():

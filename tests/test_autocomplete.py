@@ -53,7 +53,11 @@ def test_suggest_matches_an_unpadded_pass_and_jax_grad(cell):
     table = model.embedding_table()
 
     def top_logit(onehot):  # the article's definition, written out: d logit_k(last) / d one-hot input
-        return model(source[None])[0, -1, top[0]] if onehot is None else model.logits(model.recur((onehot @ table)[None])[0, -1])[top[0]]
+        return (
+            model(source[None])[0, -1, top[0]]
+            if onehot is None
+            else model.logits(model.recur((onehot @ table)[None])[0, -1])[top[0]]
+        )
 
     grad = jax.grad(top_logit)(jax.nn.one_hot(source, NUM_CHARS))
     np.testing.assert_allclose(result.connectivity, np.sum(np.asarray(grad) ** 2, axis=-1), rtol=1e-4, atol=1e-10)
@@ -92,7 +96,9 @@ def test_output_strip_and_static_twin():
     labels = json_labels(spec)
     assert "typed: “cat”" in labels and viz.suggestion_label(suggestions[0].words[0], suggestions[0].probs[0]) in labels
     # viridis(1/3) for an empty bin, viridis(2/3) (the connectivity green) for the fullest: the article's mapping
-    assert viz.output_strip_colour(0) == viz.CONNECTIVITY_PALETTE[85 - 74] and viz.output_strip_colour(1) == viz.connectivity_colour(1.0)
+    assert viz.output_strip_colour(0) == viz.CONNECTIVITY_PALETTE[85 - 74] and viz.output_strip_colour(
+        1
+    ) == viz.connectivity_colour(1.0)
 
 
 def json_labels(spec) -> set[str]:

@@ -44,7 +44,9 @@ def _reference(dataset, test, *, use_previous: bool, k: int = 3) -> np.ndarray:
                 by_prefix = sorted(candidates, key=lambda i: (-unigram[i], i))
                 best = []
                 if use_previous and previous is not None:
-                    best = sorted([i for i in candidates if bigram[previous, i] > 0], key=lambda i: (-bigram[previous, i], i))[:k]
+                    best = sorted(
+                        [i for i in candidates if bigram[previous, i] > 0], key=lambda i: (-bigram[previous, i], i)
+                    )[:k]
                 best += [i for i in by_prefix if i not in best][: k - len(best)]
                 out[row, position, : len(best)] = best
                 position += 1
@@ -69,7 +71,9 @@ def test_baselines_match_a_counting_loop(dataset, use_previous):
 
 def test_word_counts_count_words_not_characters(dataset):
     counts = baselines.word_counts(dataset.train, len(dataset.vocab))
-    tokens = collections.Counter(dataset.vocab.id(w) for r in range(len(dataset.train)) for w in _words(dataset.train, r))
+    tokens = collections.Counter(
+        dataset.vocab.id(w) for r in range(len(dataset.train)) for w in _words(dataset.train, r)
+    )
     assert counts.tolist() == [tokens[i] for i in range(len(dataset.vocab))]
     # the per-character count of metrics.word_counts weighs each word by its length + 1
     assert (metrics.word_counts(dataset.train, len(dataset.vocab)) > counts).any()

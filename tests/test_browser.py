@@ -30,7 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium; scripts/test.sh does it as root)"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not installed (apt-get install chromium; scripts/test.sh does it as root)",
+    ),
 ]
 GREEN = viz.connectivity_colour(1.0)  # the article's colour of the row's strongest input
 
@@ -108,7 +111,8 @@ def position(page, root: int = 0) -> int:
 def wait_for_position(page, expected: int, root: int = 0) -> None:
     page.wait_for_function(
         "([root, p]) => document.querySelectorAll('.memviz-explorer')[root]?.dataset.position === String(p)",
-        arg=[root, expected], timeout=10_000,
+        arg=[root, expected],
+        timeout=10_000,
     )
 
 
@@ -161,7 +165,9 @@ def test_standalone_explorer_follows_pointer_slider_keys_and_play(page, tmp_path
     assert reference.WALKTHROUGH[159] in page.locator(".memviz-caption").text_content()
 
     page.locator(".memviz-play").click()  # the hero animation: the first 70 characters, 12 -> 35
-    page.wait_for_function("(() => { const p = +document.querySelector('.memviz-explorer').dataset.position; return p >= 13 && p <= 35; })()")
+    page.wait_for_function(
+        "(() => { const p = +document.querySelector('.memviz-explorer').dataset.position; return p >= 13 && p <= 35; })()"
+    )
     assert page.evaluate(_LETTERS, 0) == 3 * reference.HERO_LENGTH  # the crop: 70 characters a panel
     page.wait_for_timeout(250)
     point_at(page, 20)  # pointing stops it
@@ -175,8 +181,14 @@ def test_standalone_explorer_keeps_text_as_text(page, tmp_path):
     nasty = " <script>alert(1)</script> & <b>bold</b>"
     n = len(nasty)
     results = [
-        ConnectivityResult(model=m, text=nasty, targets=tuple(f"<t{t}>" for t in range(n)), raw=np.tril(np.ones((n, n))),
-                           top_words=tuple((f"w{t}", "x", "y") for t in range(n)), top_probs=np.tile([0.5, 0.2, 0.1], (n, 1)))
+        ConnectivityResult(
+            model=m,
+            text=nasty,
+            targets=tuple(f"<t{t}>" for t in range(n)),
+            raw=np.tril(np.ones((n, n))),
+            top_words=tuple((f"w{t}", "x", "y") for t in range(n)),
+            top_probs=np.tile([0.5, 0.2, 0.1], (n, 1)),
+        )
         for m in ("GRU", "LSTM")
     ]
     path = export.explorer_html(results, tmp_path / "nasty.html", position=12)
@@ -206,10 +218,22 @@ def lab(tmp_path_factory):
     for name in ("05_connectivity_explorer.ipynb", "08_autocomplete_live.ipynb"):
         shutil.copy(ROOT / "notebooks" / name, work / name)
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, MEMVIZ_SMOKE="1", MEMVIZ_OUTPUT_DIR=str(work / "figures"), JUPYTER_CONFIG_DIR=str(work / "config"))
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--LabApp.expose_app_in_browser=True",
-               "--LabApp.news_url=None"] + (["--allow-root"] if os.geteuid() == 0 else [])
+    env = dict(
+        os.environ, MEMVIZ_SMOKE="1", MEMVIZ_OUTPUT_DIR=str(work / "figures"), JUPYTER_CONFIG_DIR=str(work / "config")
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+    ] + (["--allow-root"] if os.geteuid() == 0 else [])
     log = (work / "server.log").open("w")
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -241,7 +265,8 @@ def run_notebook_in_lab(page, lab, name: str) -> None:
     page.wait_for_function(
         """() => { const prompts = [...window.jupyterapp.shell.currentWidget.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(e => e.textContent);
                    return prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t)); }""",
-        timeout=900_000, polling=1000,
+        timeout=900_000,
+        polling=1000,
     )
     errors = page.evaluate(
         """() => { const cells = window.jupyterapp.shell.currentWidget.content.model.cells; const out = [];
@@ -260,7 +285,9 @@ def test_explorer_in_jupyterlab(page, lab):
     target = 150 if before != 150 else 140
     point_at(page, target)  # hovering selects, and the ipywidgets slider follows (linked in the browser)
     wait_for_position(page, target)
-    page.wait_for_function(f"document.querySelector('.widget-readout').textContent.trim() === '{target}'", timeout=10_000)
+    page.wait_for_function(
+        f"document.querySelector('.widget-readout').textContent.trim() === '{target}'", timeout=10_000
+    )
     explorer.focus()
     page.keyboard.press("ArrowRight")  # keys move it, and JupyterLab's own arrow shortcuts stay out
     wait_for_position(page, target + 1)
@@ -278,14 +305,18 @@ def test_autocomplete_in_jupyterlab(page, lab):
     box.click()
     box.press("End")
     box.press_sequentially(" the ca", delay=80)  # real keystrokes
-    page.wait_for_function("document.querySelector('.memviz-autocomplete').dataset.text.endsWith(' the ca')", timeout=30_000)
+    page.wait_for_function(
+        "document.querySelector('.memviz-autocomplete').dataset.text.endsWith(' the ca')", timeout=30_000
+    )
     panels = demo.locator(".memviz-autocomplete-row")
     assert panels.count() == 3
     for n in range(3):
         words = panels.nth(n).locator(".memviz-autocomplete-word").all_text_contents()
         assert len(words) == 3 and all(w.endswith("%)") for w in words), words
         assert panels.nth(n).locator(".memviz-autocomplete-text span").count() == len(demo.get_attribute("data-text"))
-    latencies = page.evaluate("JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.latencies || '[]')")
+    latencies = page.evaluate(
+        "JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.latencies || '[]')"
+    )
     assert len(latencies) == len(" the ca")  # every keystroke reached a drawn answer
     assert "ms after the keystroke" in demo.locator(".memviz-autocomplete-timing").text_content()
     assert not page.errors, page.errors

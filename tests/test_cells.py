@@ -260,7 +260,12 @@ def test_gru_default_biases_gate_one_candidate_zero():
 
 
 def _nlstm_params(cell):
-    return (f64(cell.outer.kernel[...]), f64(cell.outer.bias[...]), f64(cell.inner.kernel[...]), f64(cell.inner.bias[...]))
+    return (
+        f64(cell.outer.kernel[...]),
+        f64(cell.outer.bias[...]),
+        f64(cell.inner.kernel[...]),
+        f64(cell.inner.bias[...]),
+    )
 
 
 def test_nlstm_depth0_is_identity_on_j_not_tanh():

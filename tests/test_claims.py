@@ -46,7 +46,10 @@ def _nested_deficit_least_at_zero(record: dict) -> bool:
 
 
 def _zero_is_hardest(record: dict) -> bool:
-    return all(np.array(blob["value"], float)[0] < np.nanmin(np.array(blob["value"], float)[1:]) for blob in record["top1"].values())
+    return all(
+        np.array(blob["value"], float)[0] < np.nanmin(np.array(blob["value"], float)[1:])
+        for blob in record["top1"].values()
+    )
 
 
 def _most_positions_early(record: dict) -> bool:
@@ -127,14 +130,30 @@ CLAIMS = [
     Claim("05", "*learning* is rare in Austen", _learning_is_rare),
     Claim("05", "finds one position\nfor each story", _walkthrough_complete),
     Claim("05", "It opens on the walkthrough.", _explorer_opens_on_it),
-    Claim("05", "the GRU's row reaches back to \"advanced\" (several times the share\nof the LSTM or the Nested LSTM)",
-          _gru_several_times, source="README.md"),
-    Claim("05", "none of them predicts \"learning\"", _none_predicts_learning, source="README.md"),
-    Claim("06", "the shipped Nested LSTM\nis a different model (fewer units, a shorter training)", _nested_smaller_and_shorter),
-    Claim("06", "Repeated words are still more frequent than new ones, even without the top 100", _repeated_words_more_frequent),
+    Claim(
+        "05",
+        'the GRU\'s row reaches back to "advanced" (several times the share\nof the LSTM or the Nested LSTM)',
+        _gru_several_times,
+        source="README.md",
+    ),
+    Claim("05", 'none of them predicts "learning"', _none_predicts_learning, source="README.md"),
+    Claim(
+        "06",
+        "the shipped Nested LSTM\nis a different model (fewer units, a shorter training)",
+        _nested_smaller_and_shorter,
+    ),
+    Claim(
+        "06",
+        "Repeated words are still more frequent than new ones, even without the top 100",
+        _repeated_words_more_frequent,
+    ),
     Claim("06", "with every letter typed the share inside rises", _share_rises),
-    Claim("06", "For the shipped models that is the verdict\nfor all three at 0 characters typed", _no_reach_back_gain_at_zero),
-    Claim("06", "the pair \"mrs elton\" occurs again and again in *Emma*'s training chunks", _mrs_elton_in_training),
+    Claim(
+        "06",
+        "For the shipped models that is the verdict\nfor all three at 0 characters typed",
+        _no_reach_back_gain_at_zero,
+    ),
+    Claim("06", 'the pair "mrs elton" occurs again and again in *Emma*\'s training chunks', _mrs_elton_in_training),
 ]
 
 #: Claims that hold by construction, whatever the models: checked on the smoke run's records too.
@@ -203,7 +222,9 @@ def test_a_false_claim_in_an_executed_notebook_fails(tmp_path):
     """End to end: a record written into an executed notebook's outputs is read back, and a false claim fails."""
     nb = nbformat.v4.new_notebook()
     shares = {"GRU": 0.02, "LSTM": 0.3, "Nested LSTM": 0.0}  # the LSTM, not the GRU, reaches back
-    output = nbformat.v4.new_output("display_data", data={claims.MIME: {"share_on_advanced_106": shares, "smoke": False}})
+    output = nbformat.v4.new_output(
+        "display_data", data={claims.MIME: {"share_on_advanced_106": shares, "smoke": False}}
+    )
     nb.cells = [nbformat.v4.new_code_cell("claims.record(...)", outputs=[output])]
     nbformat.write(nb, tmp_path / "05_connectivity_explorer.ipynb")
     record = claims.read(notebook_path("05", tmp_path))

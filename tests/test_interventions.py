@@ -24,7 +24,9 @@ def dataset():
 
 @pytest.fixture(scope="module")
 def model(dataset):
-    config = ModelConfig(cell="lstm", num_layers=1, hidden_features=12, embedding_features=8, num_words=len(dataset.vocab))
+    config = ModelConfig(
+        cell="lstm", num_layers=1, hidden_features=12, embedding_features=8, num_words=len(dataset.vocab)
+    )
     model = AutocompleteModel(config, rngs=nnx.Rngs(3))
     nnx.update(model.layers, jax.tree.map(lambda p: 1.5 * p, nnx.state(model.layers, nnx.Param)))
     return model
@@ -120,13 +122,15 @@ def test_context_use_is_its_parts(dataset, model):
 
     split = dataset.test
     counts = baselines.word_counts(dataset.train, len(dataset.vocab))
-    swaps = interventions.swap_earlier_occurrences(split, dataset.vocab, counts, skip_most_frequent=2, bands=(0, 5, 10), seed=1)
+    swaps = interventions.swap_earlier_occurrences(
+        split, dataset.vocab, counts, skip_most_frequent=2, bands=(0, 5, 10), seed=1
+    )
     use = context_use.context_use(model, split, swaps, n_connectivity=2, max_chars=4).set_index("measure").value
     shares = []
     for i in range(2):
         n = split.lengths[i]
         matrix = connectivity.connectivity_matrix(model, split.source[i, :n], split.target[i, :n])
-        shares.append(np.nanmean(connectivity.connectivity_share_in_word(matrix, split.text(i))[split.target[i, :n] > 1]))
+        shares.append(np.nanmean(metrics.connectivity_share_in_word(matrix, split.text(i))[split.target[i, :n] > 1]))
     assert use["in-word share"] == pytest.approx(np.mean(shares), rel=1e-5)
     full, _ = interventions.predict_cut(model, split, None)
     alone, _ = interventions.predict_cut(model, split, 0)

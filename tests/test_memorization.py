@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from memviz import connectivity, data, memorization, metrics
+from memviz import data, memorization, metrics
 from memviz.results import ConnectivityResult
 
 
@@ -33,8 +33,9 @@ def test_hits_by_chars_typed_sum_to_the_accuracy_curve(padding):
     np.testing.assert_array_equal(counts.sum(0), total)
     np.testing.assert_allclose(hits.sum(0) / counts.sum(0), accuracy)
     # row by row: the same function on one sequence
-    one, one_counts = metrics.accuracy_by_chars_typed(*(a[2:3] for a in args), max_chars=5, where=where[2:3],
-                                                      include_padding=padding)
+    one, one_counts = metrics.accuracy_by_chars_typed(
+        *(a[2:3] for a in args), max_chars=5, where=where[2:3], include_padding=padding
+    )
     np.testing.assert_array_equal(one_counts, counts[2])
     np.testing.assert_allclose(np.nan_to_num(one * one_counts), hits[2])
 
@@ -80,8 +81,14 @@ def result_of(text: str, seed: int) -> ConnectivityResult:
     rng = np.random.default_rng(seed)
     n = len(text)
     targets = tuple("<unknown>" if i % 7 == 3 else "w" for i in range(n))
-    return ConnectivityResult(model="GRU", text=text, targets=targets, raw=np.tril(rng.random((n, n))),
-                              top_words=(("w", "x", "y"),) * n, top_probs=np.tile([0.5, 0.2, 0.1], (n, 1)))
+    return ConnectivityResult(
+        model="GRU",
+        text=text,
+        targets=targets,
+        raw=np.tril(rng.random((n, n))),
+        top_words=(("w", "x", "y"),) * n,
+        top_probs=np.tile([0.5, 0.2, 0.1], (n, 1)),
+    )
 
 
 def test_share_sums_match_the_pooled_share():
@@ -107,9 +114,15 @@ def test_pairs_and_previous_words():
 def test_verdicts_and_their_description():
     from memviz import stats
 
-    diff = stats.Interval(value=np.array([0.02, 0.01, 0.0, -0.03, -0.02]), low=np.array([0.01, 0.005, -0.01, -0.05, -0.04]),
-                          high=np.array([0.03, 0.02, 0.01, -0.01, 0.001]))
+    diff = stats.Interval(
+        value=np.array([0.02, 0.01, 0.0, -0.03, -0.02]),
+        low=np.array([0.01, 0.005, -0.01, -0.05, -0.04]),
+        high=np.array([0.03, 0.02, 0.01, -0.01, 0.001]),
+    )
     labels = stats.verdicts(diff)
     assert labels.tolist() == ["higher", "higher", "no clear difference", "lower", "no clear difference"]
-    assert stats.describe_runs(labels, range(5)) == "higher at 0–1, no clear difference at 2, lower at 3, no clear difference at 4"
+    assert (
+        stats.describe_runs(labels, range(5))
+        == "higher at 0–1, no clear difference at 2, lower at 3, no clear difference at 4"
+    )
     assert diff[1:3].value.tolist() == [0.01, 0.0] and diff.text(0) == "2.0% (1.0% to 3.0%)"

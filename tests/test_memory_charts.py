@@ -23,9 +23,15 @@ def test_shades_run_light_to_dark_around_the_colour():
 def _dial_frame() -> pd.DataFrame:
     d = np.arange(5)
     rows = []
-    for model, unit, settings in (("GRU", "GRU: update-gate bias", {"bias 1": 0.5, "bias 3": 0.8, "bias 5": 0.95}),
-                                  ("tanh RNN", "tanh RNN: recurrent weights", {"W_h × 1": 0.3, "W_h × 2": 1.5, "W_h × 1.5": 0.9})):
-        rows += [{"model": model, "unit": unit, "setting": s, "distance": k, "g": rate**k} for s, rate in settings.items() for k in d]
+    for model, unit, settings in (
+        ("GRU", "GRU: update-gate bias", {"bias 1": 0.5, "bias 3": 0.8, "bias 5": 0.95}),
+        ("tanh RNN", "tanh RNN: recurrent weights", {"W_h × 1": 0.3, "W_h × 2": 1.5, "W_h × 1.5": 0.9}),
+    ):
+        rows += [
+            {"model": model, "unit": unit, "setting": s, "distance": k, "g": rate**k}
+            for s, rate in settings.items()
+            for k in d
+        ]
     return pd.DataFrame(rows)
 
 
@@ -43,8 +49,14 @@ def test_dial_legend_follows_the_lines_and_units_get_their_own_hue():
 
 
 def test_timescale_chart_draws_trained_solid_and_initialisation_dashed():
-    frame = pd.DataFrame({"model": ["GRU"] * 4, "stage": ["trained"] * 2 + ["at initialisation"] * 2,
-                          "unit share": [0, 1, 0, 1], "timescale": [2.0, 30.0, 1.5, 4.0]})
+    frame = pd.DataFrame(
+        {
+            "model": ["GRU"] * 4,
+            "stage": ["trained"] * 2 + ["at initialisation"] * 2,
+            "unit share": [0, 1, 0, 1],
+            "timescale": [2.0, 30.0, 1.5, 4.0],
+        }
+    )
     spec = memory_charts.timescale_chart(frame).to_dict()
     dash = spec["encoding"]["strokeDash"]["scale"]
     assert dash["domain"] == ["trained", "at initialisation"] and dash["range"][0] == [1, 0]

@@ -137,11 +137,15 @@ def test_accuracy_where_everywhere_is_the_articles_curve():
     topk[..., 1] = split.target  # some hits at rank 2
     expected, counts = accuracy_by_chars_typed(split.source, split.target, split.lengths, topk, max_chars=4)
     everywhere = np.ones(split.source.shape, bool)
-    accuracy, where_counts = accuracy_by_chars_typed(split.source, split.target, split.lengths, topk, max_chars=4, where=everywhere)
+    accuracy, where_counts = accuracy_by_chars_typed(
+        split.source, split.target, split.lengths, topk, max_chars=4, where=everywhere
+    )
     np.testing.assert_array_equal(where_counts, counts)
     np.testing.assert_allclose(accuracy, expected)
     seen = seen_earlier(split.source, split.target)
-    half, half_counts = accuracy_by_chars_typed(split.source, split.target, split.lengths, topk, max_chars=4, where=seen)
+    half, half_counts = accuracy_by_chars_typed(
+        split.source, split.target, split.lengths, topk, max_chars=4, where=seen
+    )
     assert (half_counts <= counts).all() and 0 < half_counts.sum() < counts.sum()
     # the mask selects exactly the flagged real positions
     real = np.arange(split.source.shape[1])[None] < split.lengths[:, None]
@@ -163,13 +167,17 @@ def test_sequence_metrics_add_up_to_evaluate():
     from memviz import metrics
     from memviz.data import Split
 
-    model = AutocompleteModel(ModelConfig(cell="gru", num_layers=1, hidden_features=8, embedding_features=8, num_words=6),
-                              rngs=nnx.Rngs(0))
+    model = AutocompleteModel(
+        ModelConfig(cell="gru", num_layers=1, hidden_features=8, embedding_features=8, num_words=6), rngs=nnx.Rngs(0)
+    )
     rng = np.random.default_rng(0)
     lengths = np.array([7, 3, 9, 5], np.int32)
     real = np.arange(9) < lengths[:, None]
-    split = Split(source=np.where(real, rng.integers(1, 28, (4, 9)), 0).astype(np.uint8),
-                  target=np.where(real, rng.integers(1, 6, (4, 9)), 0).astype(np.int32), lengths=lengths)
+    split = Split(
+        source=np.where(real, rng.integers(1, 28, (4, 9)), 0).astype(np.uint8),
+        target=np.where(real, rng.integers(1, 6, (4, 9)), 0).astype(np.int32),
+        lengths=lengths,
+    )
     counts = np.array([0, 0, 5, 1, 3, 2])
     per = metrics.sequence_metrics(model, split, counts, batch_size=3)
     whole = metrics.evaluate(model, split, counts, batch_size=3)

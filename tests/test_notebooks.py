@@ -22,13 +22,24 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 #: Figures each notebook must export (the README gallery uses the first names).
 FIGURES = {
     "01_autocomplete_data.ipynb": [],
-    "02_recurrent_units.ipynb": ["vanishing_gradient.png", "memory_dial.png", "trained_gradient.png", "memory_timescales.png"],
+    "02_recurrent_units.ipynb": [
+        "vanishing_gradient.png",
+        "memory_dial.png",
+        "trained_gradient.png",
+        "memory_timescales.png",
+    ],
     "03_training.ipynb": ["training_curves.png"],
     "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png", "accuracy_baselines.png"],
     "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
     "06_memorization_vs_understanding.ipynb": ["seen_earlier.png", "share_in_word.png", "reach_back.png"],
-    "07_what_connectivity_measures.ipynb": ["context_length.png", "repeat_recall.png", "reach_vs_loss.png",
-                                            "attribution_agreement.png", "randomisation_check.png", "matched_accuracy.png"],
+    "07_what_connectivity_measures.ipynb": [
+        "context_length.png",
+        "repeat_recall.png",
+        "reach_vs_loss.png",
+        "attribution_agreement.png",
+        "randomisation_check.png",
+        "matched_accuracy.png",
+    ],
     "08_autocomplete_live.ipynb": ["autocomplete_demo.png"],
 }
 
@@ -63,7 +74,9 @@ def test_committed_without_outputs(path):
     assert all(c.outputs == [] and c.execution_count is None for c in code), "strip outputs before committing"
     # Shape of every notebook (STYLE.md): a title, numbered sections, a recap and what to try next.
     assert nb.cells[0].source.startswith(f"# {path.name[:2]} · ")
-    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines() if line.startswith("## ")]
+    headings = [
+        line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines() if line.startswith("## ")
+    ]
     assert headings[0].startswith("## 1. ") and {"## Recap", "## What to try next"} <= set(headings)
     # Short cells; nothing read from outside the repository.
     assert max(len(c.source.splitlines()) for c in code) <= 20
@@ -89,7 +102,9 @@ def test_runs_in_smoke_mode(path, outputs, monkeypatch):
     # The numbers the prose's claims read are recorded (tests/test_claims.py checks them on a full run).
     from memviz import claims
 
-    _load("test_claims", ROOT / "tests" / "test_claims.py").check_smoke_record(path.name[:2], claims.read(outputs / "notebooks" / path.name))
+    _load("test_claims", ROOT / "tests" / "test_claims.py").check_smoke_record(
+        path.name[:2], claims.read(outputs / "notebooks" / path.name)
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -144,6 +159,8 @@ def test_what_to_try_next_runs_as_written(path, monkeypatch, capsys):
     for snippet in _try_next_snippets(path):
         exec(compile(snippet, f"{path.name}: What to try next", "exec"), {})  # noqa: S102 — a fresh namespace: nothing predefined
         assert capsys.readouterr().out.strip(), "the snippet should show a result"
+
+
 # -- the static site of the executed series, opened in a real browser ------------------------------------
 
 
@@ -185,9 +202,19 @@ def test_static_site(outputs):
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         errors = []
         local = ("data:", "blob:", "about:", base)
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(local) else (errors.append(f"network: {route.request.url}"), route.abort()))
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(local)
+                else (errors.append(f"network: {route.request.url}"), route.abort())
+            ),
+        )
         page = context.new_page()
-        page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" and not _mathjax_probe(m) else None)
+        page.on(
+            "console",
+            lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" and not _mathjax_probe(m) else None,
+        )
         page.on("pageerror", lambda e: errors.append(f"{page.url}: uncaught {e}"))
         page.goto(base + "index.html")
         links = page.locator("ol a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
@@ -195,7 +222,9 @@ def test_static_site(outputs):
         for path in pages[1:]:
             page.goto(base + path.name)
             page.wait_for_load_state("load")
-            broken = page.evaluate("[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80))")
+            broken = page.evaluate(
+                "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src.slice(0, 80))"
+            )
             assert not broken, f"{path.name}: broken images {broken}"
             # Charts are SVG images (data URIs, drawn in the kernel): count the marks inside each one.
             marks = page.evaluate("""[...document.images].filter(i => i.src.startsWith('data:image/svg+xml'))
@@ -211,7 +240,9 @@ def test_static_site(outputs):
             assert page.locator("text=model not found").count() == 0
             if path.name.startswith("05"):
                 assert page.locator("iframe.memviz-site-explorer").count() == 2
-                page.wait_for_function("document.querySelectorAll('.MathJax, .MathJax_Display, mjx-container').length > 0", timeout=30_000)
+                page.wait_for_function(
+                    "document.querySelectorAll('.MathJax, .MathJax_Display, mjx-container').length > 0", timeout=30_000
+                )
             if path.name.startswith("08"):
                 assert "static twin is drawn below" in page.content() and marks
         browser.close()
@@ -223,7 +254,9 @@ def _mathjax_probe(message) -> bool:
     """MathJax 2.7's HTML-CSS output probes font loading with a blank font at ``about:blank``, which
     Chromium refuses with a console error on every page with maths. That message only is let through."""
     text = message.text
-    return ("font at 'about:blank'" in text) or (text.startswith("Failed to load resource") and message.location.get("url") == "about:blank")
+    return ("font at 'about:blank'" in text) or (
+        text.startswith("Failed to load resource") and message.location.get("url") == "about:blank"
+    )
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -65,8 +65,12 @@ def _matches(path: str, pattern: str) -> bool:
 
 
 def _setuptools_major() -> int:
-    out = subprocess.run([sys.executable, "-c", "import setuptools; print(setuptools.__version__)"],
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", "import setuptools; print(setuptools.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return int(out.stdout.split(".")[0]) if out.returncode == 0 else 0
 
 
@@ -87,8 +91,10 @@ print(json.dumps({
 @pytest.mark.slow
 def test_an_installed_wheel_finds_its_data_from_another_folder(tmp_path):
     if _setuptools_major() < MIN_SETUPTOOLS:
-        pytest.skip(f"building the wheel offline needs setuptools >= {MIN_SETUPTOOLS} in this environment "
-                    "(pip install --no-build-isolation uses it); `pip install 'setuptools>=77'` to run this test")
+        pytest.skip(
+            f"building the wheel offline needs setuptools >= {MIN_SETUPTOOLS} in this environment "
+            "(pip install --no-build-isolation uses it); `pip install 'setuptools>=77'` to run this test"
+        )
     source, target, elsewhere = tmp_path / "source", tmp_path / "site", tmp_path / "elsewhere"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -96,16 +102,35 @@ def test_an_installed_wheel_finds_its_data_from_another_folder(tmp_path):
     for folder in ("memviz", "data"):
         shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(source)], capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert build.returncode == 0, build.stderr[-3000:]
     installed = sorted(p for p in target.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMVIZ_")} | {
-        "PYTHONPATH": str(target), "MEMVIZ_CACHE": str(tmp_path / "cache")}
-    check = subprocess.run([sys.executable, "-c", _CHECK], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600, check=False)
+        "PYTHONPATH": str(target),
+        "MEMVIZ_CACHE": str(tmp_path / "cache"),
+    }
+    check = subprocess.run(
+        [sys.executable, "-c", _CHECK], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
     assert check.returncode == 0, check.stderr[-3000:]
     found = json.loads(check.stdout.strip().splitlines()[-1])
 

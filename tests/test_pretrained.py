@@ -15,17 +15,26 @@ from memviz.train import Run
 
 def _run(cell: str, *, steps: int, units: int, minutes: float) -> Run:
     config = presets.get_preset("cpu", cell)
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, hidden_features=units, embedding_features=units),
-                                 train=dataclasses.replace(config.train, steps=steps))
-    history = pd.DataFrame({"model": [cell], "dataset": ["train"], "sec": [minutes * 60], "step": [steps], "loss": [1.0]})
+    config = dataclasses.replace(
+        config,
+        model=dataclasses.replace(config.model, hidden_features=units, embedding_features=units),
+        train=dataclasses.replace(config.train, steps=steps),
+    )
+    history = pd.DataFrame(
+        {"model": [cell], "dataset": ["train"], "sec": [minutes * 60], "step": [steps], "loss": [1.0]}
+    )
     return Run(model=None, config=config, history=history, step=steps)
 
 
 def test_differences_name_width_and_training_length():
-    text = pretrained.differences([_run("nlstm", steps=1100, units=192, minutes=7.0), _run("gru", steps=1200, units=256, minutes=8.0)])
+    text = pretrained.differences(
+        [_run("nlstm", steps=1100, units=192, minutes=7.0), _run("gru", steps=1200, units=256, minutes=8.0)]
+    )
     assert "the Nested LSTM has 192 units per layer" in text and "the GRU has 256 units per layer" in text
     assert "1,100 and 1,200 steps" in text and "7.0 and 8.0 minutes" in text
-    same = pretrained.differences([_run("lstm", steps=500, units=64, minutes=1.0), _run("gru", steps=500, units=64, minutes=1.0)])
+    same = pretrained.differences(
+        [_run("lstm", steps=500, units=64, minutes=1.0), _run("gru", steps=500, units=64, minutes=1.0)]
+    )
     assert "units" not in same and "steps" not in same
 
 

@@ -43,7 +43,9 @@ def reference_mean_gate(model: AutocompleteModel, source: np.ndarray, lengths: n
                 if model.config.cell == "lstm":
                     c = gate * c + sigmoid(i) * np.tanh(j)
                 else:  # Nested LSTM: the inner LSTM takes σ(i)·j and σ(f + 1)·c, its output is the new c
-                    ii, jj, ff, oo = np.split(np.concatenate([sigmoid(i) * j, gate * c]) @ _np(cell.inner.kernel) + _np(cell.inner.bias), 4)
+                    ii, jj, ff, oo = np.split(
+                        np.concatenate([sigmoid(i) * j, gate * c]) @ _np(cell.inner.kernel) + _np(cell.inner.bias), 4
+                    )
                     c_inner = sigmoid(ff + 1.0) * c_inner + sigmoid(ii) * np.tanh(jj)
                     c = sigmoid(oo) * np.tanh(c_inner)
                 h = sigmoid(o) * np.tanh(c)
@@ -74,7 +76,9 @@ def test_a_tanh_rnn_has_no_timescale():
 
 
 def test_timescale_is_the_e_folding_time():
-    np.testing.assert_allclose(timescales.timescale([0.5, 0.9, 0.99]), [1 / math.log(2), -1 / math.log(0.9), -1 / math.log(0.99)])
+    np.testing.assert_allclose(
+        timescales.timescale([0.5, 0.9, 0.99]), [1 / math.log(2), -1 / math.log(0.9), -1 / math.log(0.99)]
+    )
     assert timescales.timescale([1.0])[0] == math.inf
     gate = 0.8  # after τ steps the memory has faded by 1/e
     assert gate ** timescales.timescale([gate])[0] == pytest.approx(math.exp(-1))

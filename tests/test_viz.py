@@ -20,7 +20,10 @@ def synthetic(text: str, model: str = "tanh RNN", seed: int = 0) -> Connectivity
     n = len(text)
     raw = np.tril(rng.uniform(0.1, 5.0, (n, n)))
     return ConnectivityResult(
-        model=model, text=text, targets=tuple(f"<t{t}>" for t in range(n)), raw=raw,
+        model=model,
+        text=text,
+        targets=tuple(f"<t{t}>" for t in range(n)),
+        raw=raw,
         top_words=tuple((f"w{t}-1", f"w{t}-2", f"w{t}-3") for t in range(n)),
         top_probs=np.tile([0.5, 0.25, 0.125], (n, 1)),
     )
@@ -71,7 +74,7 @@ def test_colour_expression_matches_python():
         .encode(x=alt.X("i:Q", scale=None), y=alt.value(5), color=alt.Color("colour:N", scale=None))
     )
     fills = re.findall(r'fill="(#[0-9a-f]{6})"', export.chart_svg(chart))
-    assert fills[-len(ratios):] == [viz.connectivity_colour(r) for r in ratios]
+    assert fills[-len(ratios) :] == [viz.connectivity_colour(r) for r in ratios]
 
 
 # -- connectivity strip ------------------------------------------------------------------------
@@ -208,8 +211,14 @@ def test_training_chart():
 
 
 def test_line_chart_orders_models_as_the_article_and_ticks_whole_numbers():
-    frame = pd.DataFrame({"model": ["GRU", "tanh RNN", "LSTM", "Nested LSTM"] * 2, "n": [0] * 4 + [1] * 4,
-                          "v": np.arange(8.0), "source": ["a"] * 4 + ["b"] * 4})
+    frame = pd.DataFrame(
+        {
+            "model": ["GRU", "tanh RNN", "LSTM", "Nested LSTM"] * 2,
+            "n": [0] * 4 + [1] * 4,
+            "v": np.arange(8.0),
+            "source": ["a"] * 4 + ["b"] * 4,
+        }
+    )
     spec = viz.line_chart(frame, "n", "v", x_title="x", y_title="y", dash="source").to_dict()
     encoding = spec["encoding"]
     assert encoding["color"]["scale"]["domain"] == ["Nested LSTM", "LSTM", "GRU", "tanh RNN"]
@@ -217,7 +226,9 @@ def test_line_chart_orders_models_as_the_article_and_ticks_whole_numbers():
     assert encoding["x"]["axis"] == {"format": "d", "tickMinStep": 1}
     assert encoding["strokeDash"]["sort"] == ["a", "b"]
     faceted = viz.line_chart(frame, "n", "v", x_title="x", y_title="y", column="source", log_y=True).to_dict()
-    assert faceted["facet"]["column"]["field"] == "source" and faceted["spec"]["encoding"]["y"]["scale"]["type"] == "log"
+    assert (
+        faceted["facet"]["column"]["field"] == "source" and faceted["spec"]["encoding"]["y"]["scale"]["type"] == "log"
+    )
 
 
 # -- files -------------------------------------------------------------------------------------

@@ -25,8 +25,13 @@ def word_targets(text: str, unknown: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(targets)
 
 
-def result(model: str, right: dict[int, float] | None = None, raw: np.ndarray | None = None, text: str = TEXT,
-           unknown: tuple[str, ...] = ()) -> ConnectivityResult:
+def result(
+    model: str,
+    right: dict[int, float] | None = None,
+    raw: np.ndarray | None = None,
+    text: str = TEXT,
+    unknown: tuple[str, ...] = (),
+) -> ConnectivityResult:
     """Wrong everywhere ("zzz" first) except at ``right`` (position -> probability of the true word)."""
     targets = word_targets(text, unknown)
     n = len(text)
@@ -38,7 +43,9 @@ def result(model: str, right: dict[int, float] | None = None, raw: np.ndarray | 
         else:
             top_words.append(("zzz", targets[t], "yyy"))
     raw = np.tril(np.ones((n, n))) if raw is None else raw
-    return ConnectivityResult(model=model, text=text, targets=targets, raw=raw, top_words=tuple(top_words), top_probs=top_probs)
+    return ConnectivityResult(
+        model=model, text=text, targets=targets, raw=raw, top_words=tuple(top_words), top_probs=top_probs
+    )
 
 
 def position(word_index: int, typed: int, text: str = TEXT) -> int:
@@ -107,7 +114,9 @@ def test_captions_reflect_the_outputs():
     gru, lstm = result("GRU", right={p: 0.95}), result("LSTM")
     text = walkthrough.caption([gru, lstm], p, "recall")
     lines = text.split("\n")
-    assert lines[0].startswith("A repeated word recalled") and "“e” of “elton”" in lines[0] and "position 12" in lines[0]
+    assert (
+        lines[0].startswith("A repeated word recalled") and "“e” of “elton”" in lines[0] and "position 12" in lines[0]
+    )
     assert lines[1].startswith("GRU: elton 95%, zzz 5.0%, yyy 1.0% (top-1 right)")
     assert lines[2].startswith("LSTM: zzz 50%, elton 20%, yyy 10% (top-1 wrong)")
     assert "on the word's earlier occurrence" in lines[1]
@@ -149,7 +158,9 @@ def test_the_explorer_opens_on_a_given_walkthrough_and_keeps_it_for_its_text():
     explorer = widgets.ConnectivityExplorer(results, walkthrough=steps)
     assert explorer.position == p and explorer.steps == steps
     assert [b.description for b in explorer.walkthrough.children[1:]] == [str(p), str(position(3, 0))]
-    assert explorer.caption.value == walkthrough.caption_html(steps[p]) and "<br>GRU: elton 95%" in explorer.caption.value
+    assert (
+        explorer.caption.value == walkthrough.caption_html(steps[p]) and "<br>GRU: elton 95%" in explorer.caption.value
+    )
     explorer.walkthrough.children[2].click()
     assert explorer.position == position(3, 0) and explorer.caption.value == "second step"
     explorer.set_results([result("GRU", text=" another text")])

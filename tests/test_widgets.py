@@ -14,8 +14,12 @@ def synthetic(text: str, model: str, seed: int = 0) -> ConnectivityResult:
     rng = np.random.default_rng(seed)
     n = len(text)
     return ConnectivityResult(
-        model=model, text=text, targets=tuple(f"t{t}" for t in range(n)), raw=np.tril(rng.uniform(0.1, 5, (n, n))),
-        top_words=tuple((f"w{t}a", f"w{t}b", f"w{t}c") for t in range(n)), top_probs=np.tile([0.5, 0.2, 0.1], (n, 1)),
+        model=model,
+        text=text,
+        targets=tuple(f"t{t}" for t in range(n)),
+        raw=np.tril(rng.uniform(0.1, 5, (n, n))),
+        top_words=tuple((f"w{t}a", f"w{t}b", f"w{t}c") for t in range(n)),
+        top_probs=np.tile([0.5, 0.2, 0.1], (n, 1)),
     )
 
 
@@ -101,7 +105,15 @@ def test_order_none_keeps_the_order_given():
     assert [r.model for r in given] == ["GRU", "Nested LSTM"]  # not the article's order
     explorer = widgets.ConnectivityExplorer(given, order=None, renderer="svg")
     assert [r.model for r in explorer.results] == ["GRU", "Nested LSTM"]
-    names = lambda spec: [layer["mark"]["text"] for panel in spec["vconcat"] for layer in panel["layer"] if layer["mark"].get("fontWeight") == "bold"]
+
+    def names(spec):
+        return [
+            layer["mark"]["text"]
+            for panel in spec["vconcat"]
+            for layer in panel["layer"]
+            if layer["mark"].get("fontWeight") == "bold"
+        ]
+
     assert names(explorer.static_chart().to_dict()) == ["GRU", "Nested LSTM"]
     assert "GRU" in bytes(explorer.chart.value).decode().split("Nested LSTM")[0]  # the SVG draws GRU first
     view = widgets.ConnectivityExplorer(given, order=None)
@@ -147,8 +159,10 @@ def test_compute_swaps_in_the_readers_text():
 
 def test_compute_reports_progress_per_model():
     seen = []
-    explorer = widgets.ConnectivityExplorer(fake_compute("a b"), compute=lambda text: (
-        seen.append(explorer.progress.value) or r for r in fake_compute(text)))
+    explorer = widgets.ConnectivityExplorer(
+        fake_compute("a b"),
+        compute=lambda text: (seen.append(explorer.progress.value) or r for r in fake_compute(text)),
+    )
     explorer.text.value = "one two"
     explorer.compute_button.click()
     assert seen == [0, 1] and explorer.results[0].text == " one two" and "computed 2 of 2" not in explorer.status.value
@@ -218,8 +232,9 @@ def test_explorer_state_for_the_script():
     params = {p["name"]: p["value"] for p in state["spec"]["params"]}
     assert params == {"position": 5, "pinned": False, "shown": 23}
     sample = export.explorer_state(reference.connectivities(), controls=True)
-    assert sample["info"]["hero"] == [12, 35, 70] and sample["info"]["controls"] and sample["position"] == 99
+    assert sample["info"]["hero"] == [12, 35, 70] and sample["info"]["controls"] and sample["position"] == 106
     assert [k for k, _ in sample["info"]["walkthrough"]] == [106, 32, 159, 162, 141]  # the article's order
+    assert sample["info"]["walkthrough_label"].startswith("the article's walkthrough")  # labelled as the article's
 
 
 def test_autocomplete_demo_answers_each_request():
@@ -230,7 +245,10 @@ def test_autocomplete_demo_answers_each_request():
 
     vocab = data.Vocabulary(("<eos>", "<unknown>", *(f"w{i}" for i in range(20))))
     config = ModelConfig(cell="gru", num_layers=1, hidden_features=8, embedding_features=6, num_words=len(vocab))
-    models = {"GRU": AutocompleteModel(config, rngs=nnx.Rngs(0)), "Nested LSTM": AutocompleteModel(config, rngs=nnx.Rngs(1))}
+    models = {
+        "GRU": AutocompleteModel(config, rngs=nnx.Rngs(0)),
+        "Nested LSTM": AutocompleteModel(config, rngs=nnx.Rngs(1)),
+    }
     demo = widgets.AutocompleteDemo(models, vocab, text="a b")
     assert "renderAutocomplete" in demo._esm and "window.vegaEmbed" not in demo._esm  # no Vega needed
     assert [p["model"] for p in demo.result["panels"]] == ["Nested LSTM", "GRU"]  # the article's order
