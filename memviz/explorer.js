@@ -41,6 +41,7 @@ async function renderExplorer({ model, el }) {
     if (ui) ui.update();
     root.dataset.position = String(position); // read by the browser tests
     root.dataset.pinned = String(pinned);
+    root.dataset.length = String(info.length);
   }
 
   function tell(name, value) { // the kernel (or the page) learns what the reader did
