@@ -227,14 +227,8 @@ def evaluate(
     num_words = model.config.num_words
     if train_counts is None and train_split is not None:
         train_counts = word_counts(train_split, num_words)
-    counts = np.zeros(num_words) if train_counts is None else np.asarray(train_counts)
-    unigram = jnp.asarray(unigram_log_probs(counts))
-    graphdef, state = nnx.split(model)
-    sums = np.zeros((len(split.lengths), 6))
-    for start, stop, source, target, lengths in _batches(split, batch_size):
-        out = _sequence_sums(graphdef, state, *(jnp.asarray(a, jnp.int32) for a in (source, target, lengths)), unigram)
-        sums[start:stop] = np.asarray(out, np.float64)[: stop - start]
-    loss, base_loss, mask, hit, base_hit, real = sums.T
+    per = sequence_metrics(model, split, train_counts, batch_size=batch_size)
+    loss, base_loss, mask, hit, base_hit, real = (per[k] for k in _SEQUENCE_SUMS)
     has = mask > 0
     metrics = {
         "cross_entropy": float(np.mean(loss[has] / mask[has])),
@@ -301,6 +295,10 @@ def word_frequencies(split, num_words: int) -> np.ndarray:
     return np.bincount(target[real & (source == SPACE_ID)], minlength=num_words)
 
 
+#: The per-sequence sums of :func:`_sequence_sums`, in its column order.
+_SEQUENCE_SUMS = ("loss", "unigram_loss", "trained", "hits", "unigram_hits", "positions")
+
+
 def sequence_metrics(
     model: AutocompleteModel, split, train_counts: np.ndarray | None = None, *, batch_size: int = 32
 ) -> dict[str, np.ndarray]:
@@ -319,8 +317,7 @@ def sequence_metrics(
     for start, stop, source, target, lengths in _batches(split, batch_size):
         out = _sequence_sums(graphdef, state, *(jnp.asarray(a, jnp.int32) for a in (source, target, lengths)), unigram)
         sums[start:stop] = np.asarray(out, np.float64)[: stop - start]
-    names = ("loss", "unigram_loss", "trained", "hits", "unigram_hits", "positions")
-    return dict(zip(names, sums.T.copy()))
+    return dict(zip(_SEQUENCE_SUMS, sums.T.copy()))
 
 
 # How much of the connectivity stays inside the word being typed
