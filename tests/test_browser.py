@@ -283,13 +283,25 @@ def run_notebook_in_lab(page, lab, name: str) -> None:
 
 
 def test_explorer_in_jupyterlab(page, lab):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
     run_notebook_in_lab(page, lab, "05_connectivity_explorer.ipynb")
     explorer = page.locator(".memviz-explorer").first  # the walkthrough on Austen test text
     explorer.scroll_into_view_if_needed()
     before, length = position(page), int(explorer.get_attribute("data-length"))
     target = length // 2 if before != length // 2 else length // 2 - 10
-    point_at(page, target)  # hovering selects, and the ipywidgets slider follows (linked in the browser)
-    wait_for_position(page, target)
+    # Hovering selects, and the ipywidgets slider follows (linked in the browser). JupyterLab may still be laying
+    # out the notebook (and re-attaching the view) when the last cell has run: point again if the first pointer
+    # event landed before the view listened.
+    for attempt in range(3):
+        point_at(page, target)
+        try:
+            wait_for_position(page, target)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.mouse.move(0, 0)
     page.wait_for_function(
         f"document.querySelector('.widget-readout').textContent.trim() === '{target}'", timeout=10_000
     )
