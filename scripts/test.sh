@@ -10,4 +10,10 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
     || echo "note: could not install chromium; the browser tests will be skipped"
 fi
-exec python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec python -m pytest "$@"
+fi
+# The whole suite, in two processes: the browser tests (Chromium, JupyterLab) apart from the JAX-heavy rest. In one
+# process the JupyterLab explorer test timed out twice on pointing, and passed every time on its own.
+python -m pytest -m "not browser"
+python -m pytest -m browser
