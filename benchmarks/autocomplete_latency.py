@@ -18,17 +18,15 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
+
+from memviz import lab
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (
@@ -43,42 +41,6 @@ models = {run.name: run.model for run in runs.values()}
 autocomplete.warm_up(models, vocab)  # every bucket compiled before typing
 demo = widgets.AutocompleteDemo(models, vocab, text="")
 demo"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_lab(work: Path) -> tuple[subprocess.Popen, str]:
-    port, token = free_port(), secrets.token_hex(16)
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={work}",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None",
-    ] + (["--allow-root"] if os.geteuid() == 0 else [])
-    server = subprocess.Popen(
-        command,
-        stdout=(work / "server.log").open("w"),
-        stderr=subprocess.STDOUT,
-        env=dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "config")),
-    )
-    for _ in range(240):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return server, f"http://127.0.0.1:{port}/lab/tree/bench.ipynb?token={token}"
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("JupyterLab did not start")
 
 
 def summarise(rows: list[tuple[int, float]], what: str) -> str:
@@ -112,46 +74,42 @@ def main() -> None:
         ),
         work / "bench.ipynb",
     )
-    server, url = start_lab(work)
     load_before = os.getloadavg()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            page = browser.new_page()
-            errors = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.goto(url)
+    with lab.running(work) as (base, token), sync_playwright() as playwright:
+        url = f"{base}/lab/tree/bench.ipynb?token={token}"
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(url)
+        page.wait_for_function(
+            "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel", timeout=120_000
+        )
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_selector(".memviz-autocomplete-input", timeout=900_000)
+        page.wait_for_function(
+            "document.querySelector('.memviz-autocomplete')?.dataset.text !== undefined", timeout=60_000
+        )
+        box = page.locator(".memviz-autocomplete-input")
+        box.click()
+        box.press_sequentially(TEXT, delay=args.delay_ms, timeout=0)
+        page.wait_for_function(
+            f"document.querySelector('.memviz-autocomplete').dataset.text === ' ' + {TEXT!r}", timeout=60_000
+        )
+        latencies = page.evaluate(
+            "JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.latencies)"
+        )
+        kernel = page.evaluate(
+            "JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.kernel)"
+        )
+        if args.screenshot:
+            box.fill("")
+            box.press_sequentially("she was not in the habit of ackno", delay=args.delay_ms, timeout=0)
             page.wait_for_function(
-                "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel", timeout=120_000
+                "document.querySelector('.memviz-autocomplete').dataset.text.endsWith('ackno')", timeout=60_000
             )
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_selector(".memviz-autocomplete-input", timeout=900_000)
-            page.wait_for_function(
-                "document.querySelector('.memviz-autocomplete')?.dataset.text !== undefined", timeout=60_000
-            )
-            box = page.locator(".memviz-autocomplete-input")
-            box.click()
-            box.press_sequentially(TEXT, delay=args.delay_ms, timeout=0)
-            page.wait_for_function(
-                f"document.querySelector('.memviz-autocomplete').dataset.text === ' ' + {TEXT!r}", timeout=60_000
-            )
-            latencies = page.evaluate(
-                "JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.latencies)"
-            )
-            kernel = page.evaluate(
-                "JSON.parse(document.querySelector('.memviz-autocomplete').parentElement.dataset.kernel)"
-            )
-            if args.screenshot:
-                box.fill("")
-                box.press_sequentially("she was not in the habit of ackno", delay=args.delay_ms, timeout=0)
-                page.wait_for_function(
-                    "document.querySelector('.memviz-autocomplete').dataset.text.endsWith('ackno')", timeout=60_000
-                )
-                page.locator(".memviz-autocomplete").screenshot(path=str(args.screenshot))
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(20)
+            page.locator(".memviz-autocomplete").screenshot(path=str(args.screenshot))
+        browser.close()
     load_after = os.getloadavg()
     typed = [(n + 1, ms) for n, ms in enumerate(latencies)]  # keystroke n leaves n + 1 characters typed
     report = "\n".join(

@@ -29,6 +29,7 @@ def _train_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run already in --out")
     p.add_argument("--steps", type=int, help="override the preset's number of steps")
     p.add_argument("--batch-size", type=int, help="override the preset's batch size")
+    p.add_argument("--seed", type=int, help="override the seed of initialisation and batch order")
     p.add_argument("--hidden", type=int, help="override the units per layer (and the embedding size)")
     p.add_argument("--layers", type=int, help="override the number of layers")
     p.add_argument("--compute-dtype", choices=["float32", "bfloat16"], help="matmul precision")
@@ -41,7 +42,11 @@ def _train_parser(sub) -> None:
 
 def _config_from_args(args):
     config = get_preset(args.preset, args.cell)
-    train_changes = {k: v for k, v in {"steps": args.steps, "batch_size": args.batch_size}.items() if v is not None}
+    train_changes = {
+        k: v
+        for k, v in {"steps": args.steps, "batch_size": args.batch_size, "seed": args.seed}.items()
+        if v is not None
+    }
     if args.corpus is not None:
         train_changes["corpus"] = args.corpus
         if args.corpus != "text8":

@@ -1,8 +1,8 @@
 """Accuracy by characters typed with a bootstrap interval over test sequences.
 
-:func:`memviz.metrics.accuracy_by_chars_typed` pools all positions; here the same counts are kept
-per sequence, ``(n, k, L)`` hits and ``(n, L)`` positions, so that :func:`memviz.stats.bootstrap_ratio`
-can resample whole sequences. The pooled ratio equals ``accuracy_by_chars_typed``'s value exactly.
+:func:`memviz.metrics.accuracy_by_chars_typed` pools all positions; :func:`memviz.metrics.hits_by_chars_typed`
+keeps the same counts per sequence, ``(n, k, L)`` hits and ``(n, L)`` positions, so that
+:func:`memviz.stats.bootstrap_ratio` can resample whole sequences. The pooled ratio equals ``accuracy_by_chars_typed``'s value exactly.
 """
 
 from __future__ import annotations
@@ -10,49 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memviz.data import UNKNOWN_ID
-from memviz.metrics import chars_typed
+from memviz.metrics import hits_by_chars_typed
 from memviz.stats import Interval, bootstrap_ratio
-
-
-def hits_by_sequence(
-    source: np.ndarray,
-    target: np.ndarray,
-    lengths: np.ndarray,
-    topk_ids: np.ndarray,
-    *,
-    max_chars: int,
-    where: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per sequence: ``(hits (n, k, L), counts (n, L))`` with ``L = max_chars + 1``.
-
-    ``hits[i, j, c]``: positions of sequence i with c characters typed whose true word is among the
-    top j+1 of ``topk_ids (n, T, k)`` (cumulative in j); ``counts[i, c]``: its positions with c
-    characters typed. Real positions only (``lengths``), optionally only ``where (n, T) bool``;
-    ``<unknown>`` targets count and are always wrong, as in ``accuracy_by_chars_typed``.
-    """
-    source, target, topk_ids = np.asarray(source), np.asarray(target), np.asarray(topk_ids)
-    n, length, k = topk_ids.shape
-    typed = chars_typed(source)
-    counted = (np.arange(length)[None, :] < np.asarray(lengths)[:, None]) & (typed <= max_chars)
-    if where is not None:
-        counted &= np.asarray(where, bool)
-    hit = (topk_ids == target[..., None]) & (target != UNKNOWN_ID)[..., None]
-    first = np.where(hit.any(-1), hit.argmax(-1), k)  # rank of the true word (k: not in the top k)
-    columns = max_chars + 1
-    rows = np.broadcast_to(np.arange(n)[:, None], typed.shape)[counted]
-    cell = rows * columns + typed[counted]
-    counts = np.bincount(cell, minlength=n * columns).reshape(n, columns)
-    by_rank = np.bincount(cell * (k + 1) + first[counted], minlength=n * columns * (k + 1)).reshape(n, columns, k + 1)
-    hits = np.cumsum(by_rank[..., :k], axis=-1).transpose(0, 2, 1)  # (n, k, L)
-    return hits, counts
 
 
 def accuracy_interval(
     source, target, lengths, topk_ids, *, max_chars: int, where=None, seed: int = 0, resamples: int = 1000
 ) -> Interval:
     """Top-1…k accuracy by characters typed, ``(k, L)``, with a bootstrap interval over sequences."""
-    hits, counts = hits_by_sequence(source, target, lengths, topk_ids, max_chars=max_chars, where=where)
+    hits, counts = hits_by_chars_typed(source, target, lengths, topk_ids, max_chars=max_chars, where=where)
     return bootstrap_ratio(hits, np.broadcast_to(counts[:, None, :], hits.shape), seed=seed, resamples=resamples)
 
 
@@ -92,8 +58,8 @@ def accuracy_lost(
     ``sequences (m,)`` and ``n``: when the rows are copies of ``n`` test sequences (e.g. one per repeated
     word), the rows are summed back into their sequences before resampling.
     """
-    hits_a, counts = hits_by_sequence(source, target, lengths, ids_before, max_chars=max_chars, where=where)
-    hits_b, _ = hits_by_sequence(source, target, lengths, ids_after, max_chars=max_chars, where=where)
+    hits_a, counts = hits_by_chars_typed(source, target, lengths, ids_before, max_chars=max_chars, where=where)
+    hits_b, _ = hits_by_chars_typed(source, target, lengths, ids_after, max_chars=max_chars, where=where)
     columns = list(chars) if chars is not None else list(range(max_chars + 1))
     difference = (hits_a[:, 0, columns] - hits_b[:, 0, columns]).sum(-1)
     total = counts[:, columns].sum(-1)

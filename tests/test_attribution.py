@@ -106,8 +106,27 @@ def test_occlusion_against_a_loop(case):
         occluded[t_in] = 0.0  # the padding character's embedding
         for t_out in range(t_in, TIME):
             want[t_out, t_in] = float(logit(embedded, t_out) - logit(occluded, t_out))
-    np.testing.assert_allclose(result["occlusion"], want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
-    assert np.abs(np.diag(result["occlusion"])).min() > 0  # the character itself always matters
+    np.testing.assert_allclose(result["occlusion (replace)"], want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
+    assert np.abs(np.diag(result["occlusion (replace)"])).min() > 0  # the character itself always matters
+
+
+def test_occlusion_by_removal_against_a_loop(case):
+    model, source, targets, result = case
+    full = np.asarray(model.logits(model.recur(model.embedding_table()[jnp.asarray(source)][None])))[0]
+    want = np.zeros((TIME, TIME))
+    for t_in in range(TIME):
+        shorter = np.delete(np.asarray(source), t_in)  # the text without character t_in, closed up
+        logits = np.asarray(model.logits(model.recur(model.embedding_table()[jnp.asarray(shorter)][None])))[0]
+        for t_out in range(t_in, TIME):
+            if t_out == 0:  # nothing left: the zero state, whose logits are the output layer's bias
+                without = float(model.dense.bias[...][targets[0]])
+            else:  # the same output character, one position earlier in the shorter text
+                without = float(logits[t_out - 1, targets[t_out]])
+            want[t_out, t_in] = full[t_out, targets[t_out]] - without
+    np.testing.assert_allclose(result["occlusion (remove)"], want, rtol=1e-4, atol=1e-6 * np.abs(want).max())
+    # removing the last character is reading the output one step earlier
+    np.testing.assert_allclose(np.diag(result["occlusion (remove)"])[1:],
+                               full[np.arange(1, TIME), targets[1:]] - full[np.arange(TIME - 1), targets[1:]], rtol=1e-4, atol=1e-6)  # fmt: skip
 
 
 def test_row_rank_correlation_and_share_in_word():
@@ -138,3 +157,26 @@ def test_completeness_gap(case):
     assert gap.shape == (TIME,) and np.nanmax(gap) < 0.05  # 64 steps on a small model: close to complete
     far = attribution.completeness_gap(model, source, targets, np.zeros((TIME, TIME)))
     np.testing.assert_allclose(far, 1.0)  # nothing attributed: the whole change is missing
+
+
+def test_completeness_by_steps_is_the_gap_of_that_many_steps(case):
+    model, source, targets, _ = case
+    by_steps, _ = attribution.completeness_by_steps(model, source, targets, steps=(64, 3))
+    assert list(by_steps) == [64, 3]
+    for steps in (3, 64):
+        integrated = attribution.attributions(model, source, targets, steps=steps)["integrated gradients"]
+        want = attribution.completeness_gap(model, source, targets, integrated)
+        np.testing.assert_allclose(by_steps[steps], want, rtol=1e-3, atol=1e-5)
+    assert np.nanmedian(by_steps[64]) < np.nanmedian(by_steps[3])  # a smooth small model converges
+
+
+def test_peakiness_against_finite_differences():
+    model, (source, targets) = tiny_model("gru"), sequence()
+    _, peak = attribution.completeness_by_steps(model, source, targets, steps=(8, 256))
+    assert peak.shape == (TIME,) and np.all(peak >= 1 - 1e-6)
+    embedded = model.embedding_table()[jnp.asarray(source)]
+    logit = compiled(model, targets)[0]
+    t = TIME - 1  # the slow way: finite differences of the logit along the path
+    values = np.array([float(logit(a * embedded, t)) for a in np.linspace(0, 1, 2049)])
+    slope = np.abs(np.diff(values) * 2048)
+    assert peak[t] == pytest.approx(slope.max() / slope.mean(), rel=0.05)

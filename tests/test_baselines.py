@@ -90,7 +90,7 @@ def test_the_previous_word_changes_the_answer(dataset):
     assert all(vocab.words[i].startswith("ma") for i in bigram.top(vocab.id("the"), "ma"))
 
 
-def test_hits_by_sequence_pool_to_the_metric():
+def test_per_sequence_hits_pool_to_the_metric_and_bound_the_interval():
     rng = np.random.default_rng(0)
     n, length, k = 5, 30, 3
     source = rng.integers(1, 6, (n, length))  # many spaces (id 1)
@@ -98,7 +98,7 @@ def test_hits_by_sequence_pool_to_the_metric():
     topk = rng.integers(0, 6, (n, length, k))
     lengths = rng.integers(10, length, n)
     where = rng.random((n, length)) < 0.8
-    hits, counts = intervals.hits_by_sequence(source, target, lengths, topk, max_chars=4, where=where)
+    hits, counts = metrics.hits_by_chars_typed(source, target, lengths, topk, max_chars=4, where=where)
     accuracy, pooled = metrics.accuracy_by_chars_typed(source, target, lengths, topk, max_chars=4, where=where)
     np.testing.assert_array_equal(counts.sum(0), pooled)
     np.testing.assert_allclose(hits.sum(0) / counts.sum(0), accuracy)

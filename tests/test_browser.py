@@ -11,19 +11,14 @@ where it can (root and apt); the tests are skipped, saying why, only where it is
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memviz import export, reference, viz
+from memviz.lab import running as running_lab
 from memviz.results import ConnectivityResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,52 +205,14 @@ def test_standalone_explorer_keeps_text_as_text(page, tmp_path):
 # -- JupyterLab --------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab on 127.0.0.1 (free port, random token) serving copies of notebooks 05 and 08, smoke mode."""
     work = tmp_path_factory.mktemp("lab")
     for name in ("05_connectivity_explorer.ipynb", "08_autocomplete_live.ipynb"):
         shutil.copy(ROOT / "notebooks" / name, work / name)
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(
-        os.environ, MEMVIZ_SMOKE="1", MEMVIZ_OUTPUT_DIR=str(work / "figures"), JUPYTER_CONFIG_DIR=str(work / "config")
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
-        "--no-browser",
-        "--ip=127.0.0.1",
-        f"--port={port}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={work}",
-        "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=None",
-    ] + (["--allow-root"] if os.geteuid() == 0 else [])
-    log = (work / "server.log").open("w")
-    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, (work / "server.log").read_text()[-3000:]
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "JupyterLab did not start in 120 s"
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}", token
-    finally:
-        server.terminate()
-        server.wait(20)
-        log.close()
+    with running_lab(work, env={"MEMVIZ_SMOKE": "1", "MEMVIZ_OUTPUT_DIR": str(work / "figures")}) as server:
+        yield server
 
 
 def run_notebook_in_lab(page, lab, name: str) -> None:

@@ -176,3 +176,15 @@ def test_choices_are_checked_by_the_parser(capsys):
         assert exit_.value.code == 2
         err = capsys.readouterr().err
         assert "invalid choice" in err and listed in err
+
+
+def test_seed_is_saved_and_a_resume_with_another_is_refused(tmp_path, tiny_dataset, monkeypatch, capsys):
+    monkeypatch.setattr(train, "dataset_for", lambda config: tiny_dataset)
+    out = tmp_path / "seed7"
+    assert (
+        cli.main(["train", "--cell", "gru", "--preset", "tiny", "--seed", "7", "--out", str(out), "--no-evaluate"]) == 0
+    )
+    saved = checkpoint.read_config(out)
+    assert saved.train.seed == 7 and saved.preset == "tiny+custom"
+    assert cli.main(["train", "--cell", "gru", "--preset", "tiny", "--seed", "8", "--out", str(out), "--resume"]) == 2
+    assert "train.seed: 7 -> 8" in _one_error_line(capsys.readouterr().err)

@@ -39,6 +39,8 @@ FIGURES = {
         "attribution_agreement.png",
         "randomisation_check.png",
         "matched_accuracy.png",
+        "matched_parameters.png",
+        "seeds.png",
     ],
     "08_autocomplete_live.ipynb": ["autocomplete_demo.png"],
 }

@@ -1,0 +1,101 @@
+"""Train the variants of the shipped models that notebook 07 compares them with, and ship their measures.
+
+    python scripts/variants.py train     # -> runs/variants/<name>: about 8 minutes each on 2 idle CPU cores
+    python scripts/variants.py measure   # -> data/variants/measures.csv and data/variants/<name>/ (no weights)
+
+The variants (:data:`memviz.variants.VARIANTS`) are the shipped ``cpu`` configurations with one change:
+
+* **seeds** (``<cell>-seed1``): another seed, hence another initialisation and batch order;
+  they give the seed-to-seed spread beside the bootstrap interval over test sequences.
+* **matched parameters** (``gru-248``, ``lstm-232``): the GRU and the LSTM narrowed until their parameter
+  count is within 1 % of the Nested LSTM's.
+
+``measure`` measures every finished variant, the three shipped models (``shipped-<cell>``) and the GRU and LSTM
+checkpoints at the Nested LSTM's accuracy (``matched-<cell>``, ``data/pretrained/matched/``) with
+:func:`memviz.variants.measure`, and copies each variant's ``config.json``, ``history.csv`` and ``metrics.json``.
+``train`` skips a variant whose run finished and resumes one that stopped; name variants to train only those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from memviz import checkpoint, pretrained, variants
+from memviz.files import write_text
+from memviz.paths import DATA_DIR
+from memviz.train import load_run
+
+RUNS_DIR = DATA_DIR.parent / "runs" / "variants"
+
+
+def train_variants(names: list[str], runs: Path) -> None:
+    for name in names:
+        out = runs / name
+        if (out / checkpoint.METRICS_FILE).exists():
+            print(f"{name}: finished already ({out})", flush=True)
+            continue
+        command = ["memviz", "train", *variants.VARIANTS[name].train_arguments(), "--out", str(out)]
+        if (out / checkpoint.CONFIG_FILE).exists():
+            command.append("--resume")
+        print("$", " ".join(command), flush=True)
+        subprocess.run(command, check=True)
+
+
+def measure_variants(names: list[str], runs: Path, out: Path) -> None:
+    loaded = {f"shipped-{cell}": pretrained.load(cell) for cell in ("gru", "lstm", "nlstm")}
+    for cell in ("gru", "lstm"):  # the checkpoints at the Nested LSTM's accuracy, where shipped
+        if (pretrained.PRETRAINED_DIR / "matched" / cell / checkpoint.CONFIG_FILE).exists():
+            loaded[f"matched-{cell}"] = load_run(pretrained.PRETRAINED_DIR / "matched" / cell)
+    for name in names:
+        if not (runs / name / checkpoint.METRICS_FILE).exists():
+            print(f"{name}: not trained to the end yet ({runs / name}); left out", flush=True)
+            continue
+        run = load_run(runs / name)
+        if run.config != variants.VARIANTS[name].config():
+            raise SystemExit(f"error: {runs / name} was trained with another configuration than variant {name}")
+        loaded[name] = run
+    dataset = next(iter(loaded.values())).dataset()
+    swaps = variants.repeated_words(dataset)
+    frames = []
+    for name, run in loaded.items():
+        start = time.perf_counter()
+        frame = variants.measure(run.model, dataset, swaps)
+        frames.append(frame.assign(**variants.describe(name, run.model, run.config, run.step)))
+        print(f"{name}: measured in {time.perf_counter() - start:.0f} s", flush=True)
+        if name in variants.VARIANTS:
+            (out / name).mkdir(parents=True, exist_ok=True)
+            for file in (checkpoint.CONFIG_FILE, checkpoint.HISTORY_FILE, checkpoint.METRICS_FILE):
+                shutil.copyfile(runs / name / file, out / name / file)
+    columns = ["run", "cell", "kind", "seed", "hidden", "parameters", "step", "measure", "value", "low", "high"]
+    table = pd.concat(frames, ignore_index=True)[columns]
+    write_text(out / variants.MEASURES_FILE.name, table.to_csv(index=False, float_format="%.6g"))
+    print(table.pivot_table(index="run", columns="measure", values="value", sort=False).round(4).to_string())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["train", "measure"])
+    parser.add_argument("names", nargs="*", help=f"variants (default: all): {', '.join(variants.VARIANTS)}")
+    parser.add_argument("--runs", type=Path, default=RUNS_DIR, help="where the variants are trained")
+    parser.add_argument("--out", type=Path, default=variants.VARIANTS_DIR, help="where their measures ship")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.names) - set(variants.VARIANTS))
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(variants.VARIANTS)}")
+    names = args.names or list(variants.VARIANTS)
+    if args.action == "train":
+        train_variants(names, args.runs)
+    else:
+        measure_variants(names, args.runs, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
