@@ -291,3 +291,15 @@ def test_load_dataset_text8_end_to_end(server, tmp_path, monkeypatch):
     article = data.load_dataset("text8", max_length=40, article_vocab=True)
     assert article.vocab == data.Vocabulary.article()
     assert article.stats.oov_rate == 0.0  # all fourteen words are among the article's 16,384
+
+
+def test_the_data_readme_states_the_shipped_corpus_figures():
+    """data/README.md's distinct words and vocabulary coverage are the shipped Austen dataset's."""
+    from memviz.paths import DATA_DIR
+
+    readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
+    stats = data.load_dataset("austen").stats
+    distinct = int(re.search(r"Austen has only ([\d,]+) distinct words", readme).group(1).replace(",", ""))
+    covered = float(re.search(r"4,096 covers ([\d.]+) % of the word tokens", readme).group(1))
+    assert distinct == stats.n_distinct_words
+    assert covered == pytest.approx(100 * stats.coverage, abs=0.05)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbformat.sign import NotebookNotary
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -96,6 +97,8 @@ def test_runs_in_smoke_mode(path, outputs, monkeypatch):
     assert all(c.execution_count is not None for c in code)
     kinds = {key for c in code for out in c.outputs for key in out.get("data", {})}
     assert "image/svg+xml" in kinds  # static charts: a saved notebook is never blank
+    # signed on this machine: JupyterLab draws an untrusted notebook's SVG outputs as their text instead
+    assert NotebookNotary().check_signature(executed)
     for name in FIGURES[path.name]:
         figure = outputs / "figures" / name
         assert figure.exists() and figure.stat().st_size > 5_000, f"{name} was not exported"
