@@ -1,6 +1,6 @@
 """Wall time of notebook 07 in full mode (shipped models), the figure its 5-minute goal is checked against.
 
-    python benchmarks/notebook07.py [--out DIR]   # prints seconds, the load average before and after, the machine
+    python benchmarks/notebook07.py [--out DIR]   # prints seconds (whole, and per section), the load, the machine
 
 Runs the notebook headless exactly as ``scripts/run_notebooks.py 07`` does (executed copy and figures in
 ``--out``, default a temporary folder). Record the output in benchmarks/results/notebook07.md with a note on other load.
@@ -14,9 +14,28 @@ import os
 import platform
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
+import nbformat
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def section_seconds(path: Path) -> dict[str, float]:
+    """Seconds per ``## `` section of an executed notebook, from the cell timing nbclient records."""
+    sections, title = {}, "set-up"
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            title = cell.source.splitlines()[0][3:]
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (
+                datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                for k in ("iopub.execute_input", "shell.execute_reply")
+            )
+            sections[title] = sections.get(title, 0.0) + (end - start).total_seconds()
+    return sections
 
 
 def main() -> int:
@@ -35,7 +54,10 @@ def main() -> int:
             ROOT / "notebooks" / "07_what_connectivity_measures.ipynb", Path(out) / "notebooks", timeout=1800
         )
         after = os.getloadavg()
+        sections = section_seconds(Path(out) / "notebooks" / "07_what_connectivity_measures.ipynb")
     print(f"notebook 07, full mode: {seconds:.0f} s")
+    for title, spent in sections.items():
+        print(f"  {spent:6.1f} s  {title}")
     print(
         f"load average (1, 5, 15 min) before {before[0]:.1f} {before[1]:.1f} {before[2]:.1f}, after {after[0]:.1f} {after[1]:.1f} {after[2]:.1f}"
     )
