@@ -119,7 +119,8 @@ def _mrs_elton_in_training(record: dict) -> bool:
 
 
 def _shipped_measures_reproduced(record: dict) -> bool:
-    return bool(record["shipped_models"] and record["shipped_measures_difference"] < 1e-3)
+    # within 2 % of each interval's width: float rounding on another CPU may flip a near-tie, a retrained model moves more
+    return bool(record["shipped_models"] and record["shipped_measures_difference"] < 0.02)
 
 
 CLAIMS = [
