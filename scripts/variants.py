@@ -2,6 +2,7 @@
 
     python scripts/variants.py train     # -> runs/variants/<name>: about 8 minutes each on 2 idle CPU cores
     python scripts/variants.py measure   # -> data/variants/measures.csv and data/variants/<name>/ (no weights)
+    python scripts/variants.py measure gru-seed1   # only that run's rows are measured again; the others are kept
 
 The variants (:data:`memviz.variants.VARIANTS`) are the shipped ``cpu`` configurations with one change:
 
@@ -30,6 +31,7 @@ import pandas as pd
 from memviz import checkpoint, pretrained, variants
 from memviz.files import write_text
 from memviz.paths import DATA_DIR
+from memviz.pretrained import PRETRAINED_DIR
 from memviz.train import load_run
 
 RUNS_DIR = DATA_DIR.parent / "runs" / "variants"
@@ -48,52 +50,70 @@ def train_variants(names: list[str], runs: Path) -> None:
         subprocess.run(command, check=True)
 
 
-def measure_variants(names: list[str], runs: Path, out: Path) -> None:
-    loaded = {f"shipped-{cell}": pretrained.load(cell) for cell in ("gru", "lstm", "nlstm")}
-    for cell in ("gru", "lstm"):  # the checkpoints at the Nested LSTM's accuracy, where shipped
-        if (pretrained.PRETRAINED_DIR / "matched" / cell / checkpoint.CONFIG_FILE).exists():
-            loaded[f"matched-{cell}"] = load_run(pretrained.PRETRAINED_DIR / "matched" / cell)
+SHIPPED = {f"shipped-{cell}": PRETRAINED_DIR / cell for cell in ("gru", "lstm", "nlstm")}
+MATCHED = {f"matched-{cell}": PRETRAINED_DIR / "matched" / cell for cell in ("gru", "lstm")}
+ALL = [*SHIPPED, *MATCHED, *variants.VARIANTS]
+COLUMNS = ["run", "cell", "kind", "seed", "hidden", "parameters", "step", "measure", "value", "low", "high"]
+
+
+def load_measured(name: str, runs: Path):
+    """The run called ``name`` (a shipped model, a matched checkpoint or a variant), or None if not trained yet."""
+    if name in SHIPPED:
+        return pretrained.load(name.split("-")[1])
+    if name in MATCHED:
+        return load_run(MATCHED[name]) if (MATCHED[name] / checkpoint.CONFIG_FILE).exists() else None
+    if not (runs / name / checkpoint.METRICS_FILE).exists():
+        return None
+    run = load_run(runs / name)
+    if run.config != variants.VARIANTS[name].config():
+        raise SystemExit(f"error: {runs / name} was trained with another configuration than variant {name}")
+    return run
+
+
+def measure_runs(names: list[str], runs: Path, out: Path) -> None:
+    """Measure ``names`` and write their rows into ``out/measures.csv``, keeping the rows of the runs not named."""
+    path = out / variants.MEASURES_FILE.name
+    kept = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=COLUMNS)
+    frames, dataset, swaps = [kept[~kept.run.isin(names)]], None, None
     for name in names:
-        if not (runs / name / checkpoint.METRICS_FILE).exists():
-            print(f"{name}: not trained to the end yet ({runs / name}); left out", flush=True)
+        run = load_measured(name, runs)
+        if run is None:
+            print(f"{name}: not trained to the end yet; left out", flush=True)
             continue
-        run = load_run(runs / name)
-        if run.config != variants.VARIANTS[name].config():
-            raise SystemExit(f"error: {runs / name} was trained with another configuration than variant {name}")
-        loaded[name] = run
-    dataset = next(iter(loaded.values())).dataset()
-    swaps = variants.repeated_words(dataset)
-    frames = []
-    for name, run in loaded.items():
+        if dataset is None:
+            dataset = run.dataset()
+            swaps = variants.repeated_words(dataset)
         start = time.perf_counter()
         frame = variants.measure(run.model, dataset, swaps)
-        frames.append(frame.assign(**variants.describe(name, run.model, run.config, run.step)))
+        frames.append(frame.assign(**variants.describe(name, run.model, run.config, run.step))[COLUMNS])
         print(f"{name}: measured in {time.perf_counter() - start:.0f} s", flush=True)
         if name in variants.VARIANTS:
             (out / name).mkdir(parents=True, exist_ok=True)
             for file in (checkpoint.CONFIG_FILE, checkpoint.HISTORY_FILE, checkpoint.METRICS_FILE):
                 shutil.copyfile(runs / name / file, out / name / file)
-    columns = ["run", "cell", "kind", "seed", "hidden", "parameters", "step", "measure", "value", "low", "high"]
-    table = pd.concat(frames, ignore_index=True)[columns]
-    write_text(out / variants.MEASURES_FILE.name, table.to_csv(index=False, float_format="%.6g"))
+    order = {name: i for i, name in enumerate([*SHIPPED, *MATCHED, *variants.VARIANTS])}
+    table = pd.concat([f for f in frames if len(f)], ignore_index=True).sort_values(
+        "run", key=lambda r: r.map(order), kind="stable"
+    )
+    write_text(path, table.to_csv(index=False, float_format="%.6g"))
     print(table.pivot_table(index="run", columns="measure", values="value", sort=False).round(4).to_string())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["train", "measure"])
-    parser.add_argument("names", nargs="*", help=f"variants (default: all): {', '.join(variants.VARIANTS)}")
+    parser.add_argument("names", nargs="*", help=f"runs (default: all): {', '.join(ALL)}")
     parser.add_argument("--runs", type=Path, default=RUNS_DIR, help="where the variants are trained")
     parser.add_argument("--out", type=Path, default=variants.VARIANTS_DIR, help="where their measures ship")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.names) - set(variants.VARIANTS))
+    trainable = set(variants.VARIANTS) if args.action == "train" else set(ALL)
+    unknown = sorted(set(args.names) - trainable)
     if unknown:
-        parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(variants.VARIANTS)}")
-    names = args.names or list(variants.VARIANTS)
+        parser.error(f"{args.action}: unknown run(s) {', '.join(unknown)}; choose from {', '.join(sorted(trainable))}")
     if args.action == "train":
-        train_variants(names, args.runs)
+        train_variants(args.names or list(variants.VARIANTS), args.runs)
     else:
-        measure_variants(names, args.runs, args.out)
+        measure_runs(args.names or ALL, args.runs, args.out)
     return 0
 
 
