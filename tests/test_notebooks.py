@@ -41,6 +41,7 @@ FIGURES = {
         "randomisation_check.png",
         "matched_accuracy.png",
         "matched_parameters.png",
+        "matched_parameters_training.png",
         "seeds.png",
     ],
     "08_autocomplete_live.ipynb": ["autocomplete_demo.png"],
