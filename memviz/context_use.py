@@ -13,11 +13,38 @@ beside the interventions of :mod:`memviz.interventions`.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from memviz import connectivity, data, intervals, interventions, stats
 from memviz.model import AutocompleteModel
+
+
+class Parts(NamedTuple):
+    """What :func:`context_use` computes before it counts: pass them when already computed (notebook 07 has them
+    for its models from sections 1–3), and nothing is run twice."""
+
+    matrices: list[np.ndarray]  # connectivity of the first n_connectivity sequences, cropped to their lengths
+    full: np.ndarray  # interventions.predict_cut(model, split, None) ids
+    alone: np.ndarray  # interventions.predict_cut(model, split, 0) ids
+    repeat_original: np.ndarray  # interventions.repeat_predictions(model, swaps) ids, original text
+    repeat_swapped: np.ndarray  # … and with the earlier occurrence replaced
+
+
+def parts(model: AutocompleteModel, split: data.Split, swaps: interventions.Swaps, *, n_connectivity: int) -> Parts:
+    """The :class:`Parts` of one model, computed."""
+    matrices = [
+        connectivity.connectivity_matrix(model, split.source[i], split.target[i])[
+            : split.lengths[i], : split.lengths[i]
+        ]
+        for i in range(min(n_connectivity, len(split)))
+    ]
+    full, _ = interventions.predict_cut(model, split, None)
+    alone, _ = interventions.predict_cut(model, split, 0)
+    ids_a, ids_b, _, _ = interventions.repeat_predictions(model, swaps)
+    return Parts(matrices, full, alone, ids_a, ids_b)
 
 
 def context_use(
@@ -27,19 +54,21 @@ def context_use(
     *,
     n_connectivity: int,
     max_chars: int = 6,
+    computed: Parts | None = None,
 ) -> pd.DataFrame:
     """Rows ``measure, value, low, high`` for one model (see the module docstring); ``split`` holds the test
-    sequences (connectivity uses its first ``n_connectivity``), ``swaps`` repeated-word copies of any split."""
+    sequences (connectivity uses its first ``n_connectivity``), ``swaps`` repeated-word copies of any split;
+    ``computed``: the model's :class:`Parts` where already computed."""
+    computed = computed or parts(model, split, swaps, n_connectivity=n_connectivity)
+    if len(computed.matrices) != min(n_connectivity, len(split)):
+        raise ValueError(f"computed has {len(computed.matrices)} connectivity matrices, not {n_connectivity}")
     in_word, beyond = [], []
-    for i in range(min(n_connectivity, len(split))):
-        n = int(split.lengths[i])
-        matrix = connectivity.connectivity_matrix(model, split.source[i], split.target[i])[:n, :n]
+    for i, matrix in enumerate(computed.matrices):
+        n = len(matrix)
         known = split.target[i, :n] > data.UNKNOWN_ID
         in_word.append(np.nanmean(1 - interventions.share_before_cut(matrix, split.source[i, :n], 0)[known]))
         beyond.append(np.nanmean(interventions.share_before_cut(matrix, split.source[i, :n], 2)[known]))
-    full, _ = interventions.predict_cut(model, split, None)
-    alone, _ = interventions.predict_cut(model, split, 0)
-    ids_a, ids_b, _, _ = interventions.repeat_predictions(model, swaps)
+    full, alone, ids_a, ids_b = computed.full, computed.alone, computed.repeat_original, computed.repeat_swapped
     rows = {
         "in-word share": stats.bootstrap_mean(np.array(in_word)),
         "reach beyond 2 words": stats.bootstrap_mean(np.array(beyond)),

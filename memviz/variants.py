@@ -114,9 +114,15 @@ def repeated_words(dataset: data.Dataset, settings: dict = SETTINGS) -> interven
 
 
 def measure(
-    model: AutocompleteModel, dataset: data.Dataset, swaps: interventions.Swaps, settings: dict = SETTINGS
+    model: AutocompleteModel,
+    dataset: data.Dataset,
+    swaps: interventions.Swaps,
+    settings: dict = SETTINGS,
+    *,
+    computed: context_use.Parts | None = None,
 ) -> pd.DataFrame:
-    """Rows ``measure, value, low, high`` (:data:`MEASURES`) for one model; ``swaps`` from :func:`repeated_words`."""
+    """Rows ``measure, value, low, high`` (:data:`MEASURES`) for one model; ``swaps`` from :func:`repeated_words`;
+    ``computed``: its :class:`memviz.context_use.Parts` where already computed."""
     per = metrics.sequence_metrics(model, dataset.test)
     trained = per["trained"] > 0
     rows = [
@@ -132,6 +138,7 @@ def measure(
         swaps,
         n_connectivity=settings["connectivity_sequences"],
         max_chars=settings["max_chars"],
+        computed=computed,
     )
     return pd.concat([frame, use], ignore_index=True)
 

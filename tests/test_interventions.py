@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 from flax import nnx
 
@@ -138,3 +139,17 @@ def test_context_use_is_its_parts(dataset, model):
     b, counts_by_typed = metrics.accuracy_by_chars_typed(split.source, split.target, split.lengths, alone, max_chars=4)
     want = ((a[0] - b[0]) * counts_by_typed).sum() / counts_by_typed.sum()
     assert use["accuracy lost, cut to 0 words"] == pytest.approx(want)
+
+
+def test_context_use_from_computed_parts_is_the_same(dataset, model):
+    from memviz import context_use
+
+    split = dataset.test
+    counts = baselines.word_counts(dataset.train, len(dataset.vocab))
+    swaps = interventions.swap_earlier_occurrences(split, dataset.vocab, counts, skip_most_frequent=2, bands=(0, 5, 10))
+    fresh = context_use.context_use(model, split, swaps, n_connectivity=2, max_chars=4)
+    computed = context_use.parts(model, split, swaps, n_connectivity=2)
+    again = context_use.context_use(model, split, swaps, n_connectivity=2, max_chars=4, computed=computed)
+    pd.testing.assert_frame_equal(fresh, again)
+    with pytest.raises(ValueError, match="connectivity matrices"):
+        context_use.context_use(model, split, swaps, n_connectivity=1, max_chars=4, computed=computed)
