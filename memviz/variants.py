@@ -19,13 +19,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import jax
 import pandas as pd
-from flax import nnx
 
 from memviz import baselines, context_use, data, interventions, metrics, stats
 from memviz.data import SEED
-from memviz.model import AutocompleteModel
+from memviz.model import AutocompleteModel, parameter_counts
 from memviz.paths import DATA_DIR
 from memviz.presets import RunConfig, get_preset
 
@@ -98,7 +96,8 @@ def seed_label(seed: int) -> str:
 
 
 def parameter_count(model: AutocompleteModel) -> int:
-    return int(sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param))))
+    """All trainable parameters: the sum of :func:`memviz.model.parameter_counts`' parts."""
+    return sum(parameter_counts(model).values())
 
 
 def repeated_words(dataset: data.Dataset, settings: dict = SETTINGS) -> interventions.Swaps:
