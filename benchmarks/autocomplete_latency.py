@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from memviz import lab
+from memviz.testing import lab
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (

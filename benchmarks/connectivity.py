@@ -3,7 +3,7 @@
     python benchmarks/connectivity.py                       # all three models, timing + memory
     python benchmarks/connectivity.py --models gru --no-memory
 
-For each of ``memviz.model.ARTICLE_MODELS`` (600 units, 16,386 words, random initialisation — the
+For each of ``memviz.models.model.ARTICLE_MODELS`` (600 units, 16,386 words, random initialisation — the
 cost does not depend on the weights' values), on the article's 198-character sample:
 
 * ``connectivity_matrix``: the first call (trace + compile + run), then ``--repeats`` timed calls;
@@ -36,8 +36,8 @@ from flax import nnx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from memviz import data  # noqa: E402
-from memviz.connectivity import connectivity_by_definition, connectivity_matrix  # noqa: E402
-from memviz.model import ARTICLE_MODELS, AutocompleteModel  # noqa: E402
+from memviz.analysis.connectivity import connectivity_by_definition, connectivity_matrix  # noqa: E402
+from memviz.models.model import ARTICLE_MODELS, AutocompleteModel  # noqa: E402
 
 SAMPLE = (
     " context the formal study of grammar is an important part of education from a young age through advanced"

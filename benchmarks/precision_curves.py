@@ -19,10 +19,11 @@ import time
 import jax
 import numpy as np
 
-from memviz import data, metrics
-from memviz.model import ModelConfig
-from memviz.presets import RunConfig, TrainConfig
-from memviz.train import train
+from memviz import data
+from memviz.evaluation import metrics
+from memviz.models.model import ModelConfig
+from memviz.training.presets import RunConfig, TrainConfig
+from memviz.training.train import train
 
 
 def config(cell: str, steps: int, small: bool, fast: bool) -> RunConfig:

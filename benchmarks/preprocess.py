@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from memviz import corpora, data
+from memviz import data
+from memviz.data import corpora
 
 
 def synthetic_text(n_chars: int, seed: int = 0, lexicon_size: int = 260_000) -> str:
@@ -100,8 +101,8 @@ def main() -> None:
     del tokens, source, target, whole
     with tempfile.TemporaryDirectory() as cache:
         path = Path(cache) / "synthetic.npz"
-        write = _time(data._save, dataset, path)
-        read = min(_time(data._load, path) for _ in range(3))
+        write = _time(dataset._save, dataset, path)
+        read = min(_time(dataset._load, path) for _ in range(3))
         print(f"cache: write {write:.2f} s, read {read:.2f} s ({path.stat().st_size / 1e6:,.0f} MB)")
 
     with tempfile.TemporaryDirectory() as cache:

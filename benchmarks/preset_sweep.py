@@ -16,9 +16,10 @@ import time
 
 import jax
 
-from memviz import data, metrics
-from memviz.presets import get_preset
-from memviz.train import train
+from memviz import data
+from memviz.evaluation import metrics
+from memviz.training.presets import get_preset
+from memviz.training.train import train
 
 
 def main() -> None:

@@ -22,8 +22,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from memviz.presets import get_preset
-from memviz.train import _compile_steps, build_model
+from memviz.training.presets import get_preset
+from memviz.training.train import _compile_steps, build_model
 
 
 def bench(config, steps: int, warmup: int = 2) -> dict:

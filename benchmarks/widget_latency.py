@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from memviz import reference, widgets  # noqa: E402
+from memviz.data import reference  # noqa: E402
+from memviz.frontend import widgets
 
 
 def timed_steps(explorer, positions) -> list[float]:

@@ -15,9 +15,9 @@ import math
 import sys
 from pathlib import Path
 
-from memviz.cells import CELLS
-from memviz.corpora import CORPORA
-from memviz.presets import PRESETS, get_preset
+from memviz.data.corpora import CORPORA
+from memviz.models.cells import CELLS
+from memviz.training.presets import PRESETS, get_preset
 
 
 def _train_parser(sub) -> None:
@@ -80,7 +80,9 @@ def _resumed(config, saved, steps: int | None):
 
 
 def cmd_train(args) -> int:
-    from memviz import checkpoint, train
+    """``memviz train``: train (or with ``--resume`` continue) the run in ``--out``, then print its test metrics
+    unless ``--no-evaluate``. Returns 0, or 2 when ``--out`` already holds a run and ``--resume`` is not given."""
+    from memviz.training import checkpoint, train
 
     config = _config_from_args(args)
     has_run = (args.out / checkpoint.CHECKPOINT_DIR).exists() and any((args.out / checkpoint.CHECKPOINT_DIR).iterdir())
@@ -100,7 +102,8 @@ def cmd_train(args) -> int:
 
 
 def _evaluate(run) -> dict:
-    from memviz import checkpoint, metrics
+    from memviz.evaluation import metrics
+    from memviz.training import checkpoint
 
     dataset = run.dataset()
     result = metrics.evaluate(run.model, dataset.test, train_split=dataset.train)
@@ -118,7 +121,9 @@ def _print_metrics(result: dict) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from memviz import train
+    """``memviz evaluate``: compute the run's test metrics, record them in its ``metrics.json`` and print them
+    (as JSON with ``--json``). Returns 0."""
+    from memviz.training import train
 
     result = _evaluate(train.load_run(args.run))
     _print_metrics(result) if not args.json else print(json.dumps(result, indent=2))
@@ -126,7 +131,10 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_connectivity(args) -> int:
-    from memviz import connectivity, train
+    """``memviz connectivity``: connectivity of ``--text`` under the run's model, written to ``--out`` as the
+    article's JSON layout (``.json``) or a standalone explorer (``.html``). Returns 0."""
+    from memviz.analysis import connectivity
+    from memviz.training import train
 
     if args.out.suffix not in (".json", ".html"):
         raise ValueError(
@@ -137,7 +145,7 @@ def cmd_connectivity(args) -> int:
     result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=not args.norm)
     args.out.parent.mkdir(parents=True, exist_ok=True)  # as for every file memviz writes
     if args.out.suffix == ".html":
-        from memviz import export
+        from memviz.frontend import export
 
         export.explorer_html([result], args.out)
     else:
@@ -147,6 +155,7 @@ def cmd_connectivity(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``memviz`` argument parser: subcommands ``train``, ``evaluate`` and ``connectivity``."""
     parser = argparse.ArgumentParser(
         prog="memviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -164,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the subcommand named in ``argv`` (default: ``sys.argv[1:]``) and return its exit status;
+    ``ValueError``, ``OSError`` and ``RuntimeError`` are printed to stderr and give 2."""
     args = build_parser().parse_args(argv)
     handler = {"train": cmd_train, "evaluate": cmd_evaluate, "connectivity": cmd_connectivity}[args.command]
     try:

@@ -11,7 +11,7 @@ followed by a zlib stream of a serialised R character vector, one element per li
 
 Every line is kept (titles, chapter headings included: text8 keeps everything too), lines are
 joined with newlines, the novels in publication order, and the whole is normalised by
-:func:`memviz.corpora.normalize_text`. The output is byte-for-byte reproducible (gzip mtime 0).
+:func:`memviz.data.corpora.normalize_text`. The output is byte-for-byte reproducible (gzip mtime 0).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from memviz.corpora import normalize_text
+from memviz.core.paths import DATA_DIR
 from memviz.data import DEFAULT_VOCAB_SIZE, Vocabulary, tokenize
-from memviz.paths import DATA_DIR
+from memviz.data.corpora import normalize_text
 
 PACKAGE_DIR = Path("/usr/lib/R/site-library/janeaustenr")
 #: (object name in the R package, title), in publication order (1811, 1813, 1814, 1815, 1817, 1817).

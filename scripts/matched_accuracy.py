@@ -26,12 +26,13 @@ import numpy as np
 import pandas as pd
 from flax import nnx
 
-from memviz import checkpoint, metrics
-from memviz.checkpoint import export_params
-from memviz.paths import DATA_DIR
-from memviz.presets import get_preset
-from memviz.pretrained import PRETRAINED_DIR, load
-from memviz.train import Run, build_model, train
+from memviz.core.paths import DATA_DIR
+from memviz.evaluation import metrics
+from memviz.training import checkpoint
+from memviz.training.checkpoint import export_params
+from memviz.training.presets import get_preset
+from memviz.training.pretrained import PRETRAINED_DIR, load
+from memviz.training.train import Run, build_model, train
 
 MATCHED_DIR = PRETRAINED_DIR / "matched"
 

@@ -15,10 +15,11 @@ import platform
 import sys
 from pathlib import Path
 
-from memviz import checkpoint, metrics
-from memviz.checkpoint import export_params
-from memviz.pretrained import PRETRAINED_DIR
-from memviz.train import load_run
+from memviz.evaluation import metrics
+from memviz.training import checkpoint
+from memviz.training.checkpoint import export_params
+from memviz.training.pretrained import PRETRAINED_DIR
+from memviz.training.train import load_run
 
 
 def machine() -> str:

@@ -4,7 +4,7 @@
     python scripts/variants.py measure   # -> data/variants/measures.csv and data/variants/<name>/ (no weights)
     python scripts/variants.py measure gru-seed1   # only that run's rows are measured again; the others are kept
 
-The variants (:data:`memviz.variants.VARIANTS`) are the shipped ``cpu`` configurations with one change:
+The variants (:data:`memviz.evaluation.variants.VARIANTS`) are the shipped ``cpu`` configurations with one change:
 
 * **seeds** (``<cell>-seed1``): another seed, hence another initialisation and batch order;
   they give the seed-to-seed spread beside the bootstrap interval over test sequences.
@@ -13,7 +13,7 @@ The variants (:data:`memviz.variants.VARIANTS`) are the shipped ``cpu`` configur
 
 ``measure`` measures every finished variant, the three shipped models (``shipped-<cell>``) and the GRU and LSTM
 checkpoints at the Nested LSTM's accuracy (``matched-<cell>``, ``data/pretrained/matched/``) with
-:func:`memviz.variants.measure`, and copies each variant's ``config.json``, ``history.csv`` and ``metrics.json``.
+:func:`memviz.evaluation.variants.measure`, and copies each variant's ``config.json``, ``history.csv`` and ``metrics.json``.
 ``train`` skips a variant whose run finished and resumes one that stopped; name variants to train only those.
 """
 
@@ -28,11 +28,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from memviz import checkpoint, pretrained, variants
-from memviz.files import write_text
-from memviz.paths import DATA_DIR
-from memviz.pretrained import PRETRAINED_DIR
-from memviz.train import load_run
+from memviz.core.files import write_text
+from memviz.core.paths import DATA_DIR
+from memviz.evaluation import variants
+from memviz.training import checkpoint, pretrained
+from memviz.training.pretrained import PRETRAINED_DIR
+from memviz.training.train import load_run
 
 RUNS_DIR = DATA_DIR.parent / "runs" / "variants"
 

@@ -9,8 +9,9 @@ import pytest
 from flax import nnx
 from scipy import stats as scipy_stats
 
-from memviz import attribution, connectivity, data, metrics
-from memviz.model import NUM_CHARS, AutocompleteModel, ModelConfig
+from memviz import data
+from memviz.analysis import attribution, connectivity, shares
+from memviz.models.model import NUM_CHARS, AutocompleteModel, ModelConfig
 
 TIME, WORDS = 11, 13
 
@@ -140,7 +141,7 @@ def test_row_rank_correlation_and_share_in_word():
     text = " ab cde f"
     source = data.encode_chars(text)
     m = np.tril(rng.random((9, 9)))
-    np.testing.assert_allclose(attribution.share_in_word(-m, source), metrics.connectivity_share_in_word(m, text))
+    np.testing.assert_allclose(attribution.share_in_word(-m, source), shares.connectivity_share_in_word(m, text))
 
 
 def test_bad_input_is_refused():

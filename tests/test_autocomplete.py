@@ -1,4 +1,4 @@
-"""memviz.autocomplete: the demo's suggestions against an unpadded forward pass and a plain jax.grad,
+"""memviz.analysis.autocomplete: the demo's suggestions against an unpadded forward pass and a plain jax.grad,
 the text preparation, and one compilation per bucket (never one per text length)."""
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from memviz import autocomplete, data, viz
-from memviz.model import NUM_CHARS, AutocompleteModel, ModelConfig
+from memviz import data, viz
+from memviz.analysis import autocomplete
+from memviz.models.model import NUM_CHARS, AutocompleteModel, ModelConfig
+from memviz.viz import style
 
 WORDS = ("<eos>", "<unknown>", *(f"w{i}" for i in range(30)))
 
@@ -96,9 +98,9 @@ def test_output_strip_and_static_twin():
     labels = json_labels(spec)
     assert "typed: “cat”" in labels and viz.suggestion_label(suggestions[0].words[0], suggestions[0].probs[0]) in labels
     # viridis(1/3) for an empty bin, viridis(2/3) (the connectivity green) for the fullest: the article's mapping
-    assert viz.output_strip_colour(0) == viz.CONNECTIVITY_PALETTE[85 - 74] and viz.output_strip_colour(
+    assert style.output_strip_colour(0) == style.CONNECTIVITY_PALETTE[85 - 74] and style.output_strip_colour(
         1
-    ) == viz.connectivity_colour(1.0)
+    ) == style.connectivity_colour(1.0)
 
 
 def json_labels(spec) -> set[str]:

@@ -8,7 +8,8 @@ import itertools
 import numpy as np
 import pytest
 
-from memviz import baselines, data, intervals, metrics
+from memviz import data
+from memviz.evaluation import baselines, intervals, metrics
 
 TEXT = (
     "the cat sat on the mat and the cat ate the rat then the dog sat on the cat "
@@ -70,19 +71,19 @@ def test_baselines_match_a_counting_loop(dataset, use_previous):
 
 
 def test_word_counts_count_words_not_characters(dataset):
-    counts = baselines.word_counts(dataset.train, len(dataset.vocab))
+    counts = data.word_counts(dataset.train, len(dataset.vocab))
     tokens = collections.Counter(
         dataset.vocab.id(w) for r in range(len(dataset.train)) for w in _words(dataset.train, r)
     )
     assert counts.tolist() == [tokens[i] for i in range(len(dataset.vocab))]
-    # the per-character count of metrics.word_counts weighs each word by its length + 1
-    assert (metrics.word_counts(dataset.train, len(dataset.vocab)) > counts).any()
+    # the per-character count of metrics.target_counts weighs each word by its length + 1
+    assert (metrics.target_counts(dataset.train, len(dataset.vocab)) > counts).any()
 
 
 def test_the_previous_word_changes_the_answer(dataset):
     """After "the", the baseline proposes what followed "the" in training; with no previous word it cannot."""
     vocab = dataset.vocab
-    prefix = baselines.PrefixBaseline(vocab, baselines.word_counts(dataset.train, len(vocab)))
+    prefix = baselines.PrefixBaseline(vocab, data.word_counts(dataset.train, len(vocab)))
     bigram = baselines.BigramBaseline(prefix, baselines.bigram_counts(dataset.train))
     after_the = bigram.top(vocab.id("the"), "")
     assert vocab.id("the") not in after_the  # "the the" never occurs
@@ -103,7 +104,7 @@ def test_per_sequence_hits_pool_to_the_metric_and_bound_the_interval():
     np.testing.assert_array_equal(counts.sum(0), pooled)
     np.testing.assert_allclose(hits.sum(0) / counts.sum(0), accuracy)
     # one sequence, by hand: positions with 2 characters typed, top-2 hits
-    typed = metrics.chars_typed(source[3])
+    typed = data.chars_typed(source[3])
     keep = (np.arange(length) < lengths[3]) & where[3] & (typed == 2)
     in_top2 = [(target[3, t] in topk[3, t, :2]) and target[3, t] != data.UNKNOWN_ID for t in np.flatnonzero(keep)]
     assert counts[3, 2] == keep.sum() and hits[3, 1, 2] == sum(in_top2)

@@ -17,9 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memviz import export, reference, viz
-from memviz.lab import running as running_lab
-from memviz.results import ConnectivityResult
+from memviz import viz
+from memviz.core.results import ConnectivityResult
+from memviz.data import reference
+from memviz.frontend import export
+from memviz.testing.lab import running as running_lab
+from memviz.viz import style
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,7 +33,7 @@ pytestmark = [
         reason="Debian's chromium is not installed (apt-get install chromium; scripts/test.sh does it as root)",
     ),
 ]
-GREEN = viz.connectivity_colour(1.0)  # the article's colour of the row's strongest input
+GREEN = style.connectivity_colour(1.0)  # the article's colour of the row's strongest input
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +151,7 @@ def test_standalone_explorer_follows_pointer_slider_keys_and_play(page, tmp_path
     page.wait_for_timeout(300)
     assert position(page) == 40 and page.locator(".memviz-explorer").get_attribute("data-pinned") == "true"
 
-    geom = viz.StripGeometry(gru.text, viz.STRIP_WIDTH, None)
+    geom = viz.StripGeometry(gru.text, style.STRIP_WIDTH, None)
     below_first = int(np.flatnonzero(geom.lines == 1)[0])  # the first character of the second line
     page.locator(".memviz-explorer").focus()  # the keyboard, without a mouse
     for key, expected in [("ArrowLeft", 39), ("ArrowRight", 40), ("End", 197), ("Home", 0), ("ArrowDown", below_first)]:

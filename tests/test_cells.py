@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from memviz.cells import CELLS, GRUCell, LSTMCell, NestedLSTMCell, TanhRNNCell, make_cell
+from memviz.models.cells import CELLS, GRUCell, LSTMCell, NestedLSTMCell, TanhRNNCell, make_cell
 
 IN, HIDDEN, BATCH, STEPS = 5, 7, 3, 6
 RTOL, ATOL = 1e-5, 1e-5

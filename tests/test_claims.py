@@ -1,7 +1,7 @@
 """The prose's claims about the reader's models, checked against the numbers the executed notebooks recorded.
 
 Each :class:`Claim` quotes a phrase of a notebook's markdown (or of the README) and states it as a check
-on that notebook's claims record (:mod:`memviz.claims`). The checks run on the executed copies of a
+on that notebook's claims record (:mod:`memviz.testing.claims`). The checks run on the executed copies of a
 full run (``python scripts/run_notebooks.py``, written to ``outputs/notebooks/``, or the folder in
 ``MEMVIZ_EXECUTED_DIR``): retrain the models, rerun the notebooks, and a sentence that became false
 fails here. They are skipped when no full run is there (the smoke run's tiny models say nothing about
@@ -20,7 +20,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from memviz import claims
+from memviz.testing import claims
 
 ROOT = Path(__file__).resolve().parent.parent
 EXECUTED = Path(os.environ.get("MEMVIZ_EXECUTED_DIR", ROOT / "outputs" / "notebooks"))

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from memviz import checkpoint, cli, data, train
-from memviz.text8 import DownloadError
+from memviz import cli, data
+from memviz.data.text8 import DownloadError
+from memviz.training import checkpoint, train
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from memviz import connectivity, data
-from memviz.cells import CELLS
-from memviz.connectivity import (
+from memviz import data
+from memviz.analysis import connectivity
+from memviz.analysis.connectivity import (
     _schedule,
     compute_connectivity,
     connectivity_by_definition,
@@ -20,10 +20,11 @@ from memviz.connectivity import (
     gradient_by_distance,
     sequence_connectivity,
 )
-from memviz.metrics import connectivity_share_in_word, share_in_word_by_chars_typed
-from memviz.model import NUM_CHARS, AutocompleteModel, ModelConfig
-from memviz.paths import DATA_DIR
-from memviz.results import ConnectivityResult
+from memviz.analysis.shares import connectivity_share_in_word, share_in_word_by_chars_typed
+from memviz.core.paths import DATA_DIR
+from memviz.core.results import ConnectivityResult
+from memviz.models.cells import CELLS
+from memviz.models.model import NUM_CHARS, AutocompleteModel, ModelConfig
 
 TIME = 13  # not a multiple of any chunk size used below
 WORDS = 17

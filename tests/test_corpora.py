@@ -1,4 +1,4 @@
-"""memviz.corpora and memviz.text8: normalisation by text8's rules, and the text8 download against a local HTTP server."""
+"""memviz.data.corpora and memviz.data.text8: normalisation by text8's rules, and the text8 download against a local HTTP server."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from memviz import corpora, data, text8
-from memviz.corpora import is_normalized, normalize_text
-from memviz.text8 import DownloadError, download_text8, read_text8
+from memviz import data
+from memviz.data import corpora, text8
+from memviz.data.corpora import is_normalized, normalize_text
+from memviz.data.text8 import DownloadError, download_text8, read_text8
 
 # -- normalisation -----------------------------------------------------------------------------------
 
@@ -246,7 +247,7 @@ def test_a_stalled_download_is_rejected_and_leaves_no_file(server, tmp_path):
 
 KILLED_DOWNLOAD = """
 import sys
-from memviz import text8
+from memviz.data import text8
 text8.download_text8(sys.argv[1], text8.Path(sys.argv[2]), zip_size=None, member_size=1, progress=False, timeout=60)
 """
 
@@ -295,7 +296,7 @@ def test_load_dataset_text8_end_to_end(server, tmp_path, monkeypatch):
 
 def test_the_data_readme_states_the_shipped_corpus_figures():
     """data/README.md's distinct words and vocabulary coverage are the shipped Austen dataset's."""
-    from memviz.paths import DATA_DIR
+    from memviz.core.paths import DATA_DIR
 
     readme = (DATA_DIR / "README.md").read_text(encoding="utf-8")
     stats = data.load_dataset("austen").stats

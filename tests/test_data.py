@@ -9,8 +9,19 @@ import random
 import numpy as np
 import pytest
 
-from memviz import corpora, data
-from memviz.data import CHARS, SEED, Vocabulary, align, chunk_boundaries, decode_chars, encode_chars, split_indices
+from memviz import data
+from memviz.data import (
+    CHARS,
+    SEED,
+    Vocabulary,
+    align,
+    chunk_boundaries,
+    corpora,
+    dataset,
+    decode_chars,
+    encode_chars,
+    split_indices,
+)
 
 # The connectivity sample of the article (public/data/connectivity_*.json), 198 characters.
 SAMPLE = (
@@ -287,7 +298,7 @@ def test_cache_returns_the_same_arrays_without_rebuilding(monkeypatch, tmp_path)
     def no_rebuild(*args, **kwargs):
         raise AssertionError("rebuilt although cached")
 
-    monkeypatch.setattr(data, "_build", no_rebuild)
+    monkeypatch.setattr(dataset, "_build", no_rebuild)
     second = data.load_dataset("austen", vocab_size=512)
     for name in ("train", "valid", "test"):
         for part in ("source", "target", "lengths"):

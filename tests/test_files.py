@@ -1,4 +1,4 @@
-"""memviz.files: whole files or none, the user's permissions, no temporary files left behind."""
+"""memviz.core.files: whole files or none, the user's permissions, no temporary files left behind."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from memviz import files
+from memviz.core import files
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):

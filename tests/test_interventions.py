@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from flax import nnx
 
-from memviz import baselines, data, interventions
-from memviz.model import AutocompleteModel, ModelConfig
+from memviz import data
+from memviz.analysis import interventions, shares
+from memviz.models.model import AutocompleteModel, ModelConfig
 
 TEXT = (
     "the cat sat on the mat and the cat ate the rat then the dog sat on the cat "
@@ -85,17 +86,17 @@ def test_cutting_changes_predictions(dataset, model):
 def test_share_before_cut():
     source = data.encode_chars(" ab cd ef")
     matrix = np.tril(np.ones((9, 9)))
-    share = interventions.share_before_cut(matrix, source, 1)
+    share = shares.share_before_cut(matrix, source, 1)
     # row 8 ('f', word 2): cut to 1 word keeps " cd ef" (from position 3): 3 of its 9 inputs are removed
     assert share[8] == pytest.approx(3 / 9)
     assert share[5] == pytest.approx(0.0)  # word 1 keeps word 0: nothing removed
-    zero = interventions.share_before_cut(matrix, source, 0)
+    zero = shares.share_before_cut(matrix, source, 0)
     assert zero[8] == pytest.approx(6 / 9) and zero[2] == 0
 
 
 def test_swaps_replace_the_first_occurrence(dataset, model):
     vocab = dataset.vocab
-    counts = baselines.word_counts(dataset.train, len(vocab))
+    counts = data.word_counts(dataset.train, len(vocab))
     split = dataset.test
     swaps = interventions.swap_earlier_occurrences(split, vocab, counts, skip_most_frequent=2, bands=(0, 5, 10), seed=1)
     assert len(swaps) > 0
@@ -119,20 +120,21 @@ def test_swaps_replace_the_first_occurrence(dataset, model):
 
 
 def test_context_use_is_its_parts(dataset, model):
-    from memviz import connectivity, context_use, metrics
+    from memviz.analysis import connectivity
+    from memviz.evaluation import context_use, metrics
 
     split = dataset.test
-    counts = baselines.word_counts(dataset.train, len(dataset.vocab))
+    counts = data.word_counts(dataset.train, len(dataset.vocab))
     swaps = interventions.swap_earlier_occurrences(
         split, dataset.vocab, counts, skip_most_frequent=2, bands=(0, 5, 10), seed=1
     )
     use = context_use.context_use(model, split, swaps, n_connectivity=2, max_chars=4).set_index("measure").value
-    shares = []
+    in_word = []
     for i in range(2):
         n = split.lengths[i]
         matrix = connectivity.connectivity_matrix(model, split.source[i, :n], split.target[i, :n])
-        shares.append(np.nanmean(metrics.connectivity_share_in_word(matrix, split.text(i))[split.target[i, :n] > 1]))
-    assert use["in-word share"] == pytest.approx(np.mean(shares), rel=1e-5)
+        in_word.append(np.nanmean(shares.connectivity_share_in_word(matrix, split.text(i))[split.target[i, :n] > 1]))
+    assert use["in-word share"] == pytest.approx(np.mean(in_word), rel=1e-5)
     full, _ = interventions.predict_cut(model, split, None)
     alone, _ = interventions.predict_cut(model, split, 0)
     a, _ = metrics.accuracy_by_chars_typed(split.source, split.target, split.lengths, full, max_chars=4)
@@ -142,10 +144,10 @@ def test_context_use_is_its_parts(dataset, model):
 
 
 def test_context_use_from_computed_parts_is_the_same(dataset, model):
-    from memviz import context_use
+    from memviz.evaluation import context_use
 
     split = dataset.test
-    counts = baselines.word_counts(dataset.train, len(dataset.vocab))
+    counts = data.word_counts(dataset.train, len(dataset.vocab))
     swaps = interventions.swap_earlier_occurrences(split, dataset.vocab, counts, skip_most_frequent=2, bands=(0, 5, 10))
     fresh = context_use.context_use(model, split, swaps, n_connectivity=2, max_chars=4)
     computed = context_use.parts(model, split, swaps, n_connectivity=2)

@@ -1,12 +1,14 @@
-"""Per-sequence counts (metrics.hits_by_chars_typed, word_frequencies) and notebook 06's analyses (memviz.memorization)."""
+"""Per-sequence counts (metrics.hits_by_chars_typed, word_frequencies) and notebook 06's analyses (memviz.evaluation.memorization)."""
 
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from memviz import data, memorization, metrics
-from memviz.results import ConnectivityResult
+from memviz import data
+from memviz.analysis import shares
+from memviz.core.results import ConnectivityResult
+from memviz.evaluation import memorization, metrics
 
 
 def random_split(seed: int = 0, n: int = 6, width: int = 40, words: int = 9):
@@ -44,9 +46,9 @@ def test_word_frequencies_count_words_not_positions():
     vocab = data.Vocabulary(("<eos>", "<unknown>", "a", "elephant"))
     source, target = data.align(" elephant a a a", vocab)
     split = SimpleNamespace(source=source[None], target=target[None], lengths=np.array([len(source)]))
-    assert metrics.word_frequencies(split, 4).tolist() == [0, 0, 3, 1]
-    assert metrics.word_counts(split, 4).tolist() == [0, 0, 6, 9]  # per position: "elephant" wins
-    rank = memorization.frequency_rank(metrics.word_frequencies(split, 4))
+    assert data.word_counts(split, 4).tolist() == [0, 0, 3, 1]
+    assert metrics.target_counts(split, 4).tolist() == [0, 0, 6, 9]  # per position: "elephant" wins
+    rank = data.frequency_rank(data.word_counts(split, 4))
     assert rank.tolist() == [2, 3, 0, 1]
     bands = memorization.band_masks(target[None], rank, {"top": (0, 1), "rest": (1, 4)})
     assert bands["top"].sum() == 6 and bands["rest"].sum() == 9  # <unknown> and <eos> are in no band
@@ -94,7 +96,7 @@ def result_of(text: str, seed: int) -> ConnectivityResult:
 def test_share_sums_match_the_pooled_share():
     results = [result_of(" the cat sat on it", 0), result_of(" a longer sentence here", 1)]
     sums, counts = memorization.share_sums_by_chars_typed(results, max_chars=6)
-    share, total = metrics.share_in_word_by_chars_typed(results, max_chars=6)
+    share, total = shares.share_in_word_by_chars_typed(results, max_chars=6)
     np.testing.assert_array_equal(counts.sum(0), total)
     np.testing.assert_allclose(sums.sum(0) / counts.sum(0), share)
     outside = memorization.outside_word(results, 30)
@@ -112,7 +114,7 @@ def test_pairs_and_previous_words():
 
 
 def test_verdicts_and_their_description():
-    from memviz import stats
+    from memviz.evaluation import stats
 
     diff = stats.Interval(
         value=np.array([0.02, 0.01, 0.0, -0.03, -0.02]),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memviz import memory_charts
-from memviz.style import MODEL_COLOURS, model_colours
+from memviz.viz import memory as memory_charts
+from memviz.viz.style import MODEL_COLOURS, model_colours
 
 
 def _luminance(colour: str) -> float:

@@ -11,18 +11,17 @@ import pytest
 from flax import nnx
 
 from memviz import data
-from memviz.metrics import (
+from memviz.data import chars_typed, seen_earlier
+from memviz.evaluation.metrics import (
     accuracy_by_chars_typed,
     autocomplete_accuracy,
-    chars_typed,
     evaluate,
-    masked_cross_entropy,
     predict_topk,
-    seen_earlier,
+    target_counts,
     unigram_log_probs,
-    word_counts,
 )
-from memviz.model import AutocompleteModel, ModelConfig
+from memviz.models.model import AutocompleteModel, ModelConfig
+from memviz.training.loss import masked_cross_entropy
 
 # Two sequences, k = 2. Sequence 0 is " ab cd": word 5 then word 6. Sequence 1 is " a" (an OOV word,
 # target 1) and four padding positions.
@@ -100,7 +99,7 @@ def test_evaluate_by_hand():
     assert got["unigram_token_cross_entropy"] == pytest.approx((base[2] + 3 * base[3] + base[4]) / 5, rel=1e-5)
     assert got["unigram_accuracy"] == pytest.approx(1 / 6)
     # Counting the training targets from a split: (1, 3, 1) + 1 → word 3 is the most frequent, right 3 times.
-    assert word_counts(split, 5).tolist() == [0, 1, 1, 3, 1]
+    assert target_counts(split, 5).tolist() == [0, 1, 1, 3, 1]
     assert evaluate(constant_model(p), split, train_split=split)["unigram_accuracy"] == pytest.approx(3 / 6)
     assert "unigram_accuracy" not in evaluate(constant_model(p), split)
 
@@ -164,8 +163,8 @@ def test_seen_earlier_flags_whole_repeated_words():
 
 def test_sequence_metrics_add_up_to_evaluate():
     """The per-sequence sums behind the bootstrap intervals reproduce ``evaluate``'s figures exactly."""
-    from memviz import metrics
     from memviz.data import Split
+    from memviz.evaluation import metrics
 
     model = AutocompleteModel(
         ModelConfig(cell="gru", num_layers=1, hidden_features=8, embedding_features=8, num_words=6), rngs=nnx.Rngs(0)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from memviz.cells import CELLS
-from memviz.model import ARTICLE_MODELS, NUM_CHARS, AutocompleteModel, ModelConfig, parameter_counts
+from memviz.models.cells import CELLS
+from memviz.models.model import ARTICLE_MODELS, NUM_CHARS, AutocompleteModel, ModelConfig, parameter_counts
 
 BATCH, TIME = 2, 7  # TIME not a multiple of 4, so unroll=4 leaves a remainder
 
@@ -263,7 +263,9 @@ def test_config_rejects_too_few_words():
 
 
 def test_every_cell_has_one_display_name():
-    from memviz import cells, model_names, reference
+    from memviz.core import model_names
+    from memviz.data import reference
+    from memviz.models import cells
 
     assert set(model_names.DISPLAY_NAMES) == set(cells.CELLS)
     assert {ModelConfig(cell=c).display_name for c in cells.CELLS} == set(model_names.DISPLAY_NAMES.values())

@@ -106,7 +106,7 @@ def test_runs_in_smoke_mode(path, outputs, monkeypatch):
         if name.endswith(".png"):
             assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The numbers the prose's claims read are recorded (tests/test_claims.py checks them on a full run).
-    from memviz import claims
+    from memviz.testing import claims
 
     _load("test_claims", ROOT / "tests" / "test_claims.py").check_smoke_record(
         path.name[:2], claims.read(outputs / "notebooks" / path.name)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from memviz import paths
+from memviz.core import paths
 
 ROOT = Path(__file__).resolve().parent.parent
 #: setuptools reads the SPDX string form of ``project.license`` from this version on (pyproject's build requirement).
@@ -77,7 +77,10 @@ def _setuptools_major() -> int:
 _CHECK = """
 import json, os, sys, warnings
 import memviz
-from memviz import data, paths, pretrained, reference
+from memviz import data
+from memviz.core import paths
+from memviz.data import reference
+from memviz.training import pretrained
 run = pretrained.load("gru")
 print(json.dumps({
     "package": memviz.__file__, "data_dir": str(paths.DATA_DIR), "work_dir": str(paths.work_dir()),

@@ -8,9 +8,9 @@ import json
 import pandas as pd
 import pytest
 
-from memviz import checkpoint, presets, pretrained
-from memviz.paths import DATA_DIR
-from memviz.train import Run
+from memviz.core.paths import DATA_DIR
+from memviz.training import checkpoint, presets, pretrained
+from memviz.training.train import Run
 
 
 def _run(cell: str, *, steps: int, units: int, minutes: float) -> Run:

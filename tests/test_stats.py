@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from memviz import stats
+from memviz.evaluation import stats
 
 
 def test_ratio_matches_explicit_resampling_loop():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from memviz import timescales
+from memviz.analysis import timescales
 from memviz.data import Split
-from memviz.model import AutocompleteModel, ModelConfig
+from memviz.models.model import AutocompleteModel, ModelConfig
 
 HIDDEN, LENGTH = 6, 9
 

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from memviz import checkpoint, cli, data, train
-from memviz.model import ModelConfig
-from memviz.presets import RunConfig, TrainConfig
+from memviz import cli, data
+from memviz.models.model import ModelConfig
+from memviz.training import checkpoint, train
+from memviz.training.presets import RunConfig, TrainConfig
 
 WORDS = "the cat sat on a mat while her sister read a long letter from the country house".split()
 
@@ -189,7 +190,8 @@ DATA_PARALLEL = textwrap.dedent(
     from flax import nnx
     sys.path.insert(0, {tests!r})
     from test_train import _config, _text
-    from memviz import data, train
+    from memviz import data
+    from memviz.training import train
     assert len(jax.local_devices()) == {devices}, jax.local_devices()
     run = train.train(_config(steps=3), None, dataset=data.from_text(_text(), vocab_size=12), progress=False)
     np.savez({out!r}, *[np.asarray(x) for x in jax.tree.leaves(nnx.state(run.model, nnx.Param))])
@@ -226,7 +228,7 @@ def test_cli_refuses_to_overwrite_a_run_without_resume(tmp_path, dataset, capsys
 
 
 def test_cli_connectivity_writes_the_article_layout(tmp_path, dataset):
-    from memviz.results import ConnectivityResult
+    from memviz.core.results import ConnectivityResult
 
     config = dataclasses.replace(_config(), train=dataclasses.replace(_config().train, corpus="austen"))
     train.train(config, tmp_path / "run", dataset=data.from_text(_text(), vocab_size=12), progress=False)
@@ -281,7 +283,8 @@ OTHER_CONFIGURATION = textwrap.dedent(
     import dataclasses, sys
     sys.path.insert(0, {tests!r})
     from test_train import _config, _text
-    from memviz import checkpoint, data, train
+    from memviz import data
+    from memviz.training import checkpoint, train
     run_dir = {run_dir!r}
     dataset = data.from_text(_text(), vocab_size=12)
     train.train(_config(), run_dir, dataset=dataset, progress=False)

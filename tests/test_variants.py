@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 from flax import nnx
 
-from memviz import baselines, checkpoint, cli, data, interventions, variants
-from memviz.model import AutocompleteModel, ModelConfig
-from memviz.presets import get_preset
+from memviz import cli, data
+from memviz.analysis import interventions
+from memviz.evaluation import variants
+from memviz.models.model import AutocompleteModel, ModelConfig
+from memviz.training import checkpoint
+from memviz.training.presets import get_preset
 
 TEXT = (
     "the cat sat on the mat and the cat ate the rat then the dog sat on the cat "
@@ -56,7 +59,7 @@ def test_matched_parameter_variants_are_within_one_percent_of_the_nested_lstm():
 
 
 def test_measure_is_its_parts():
-    from memviz import context_use, metrics
+    from memviz.evaluation import context_use, metrics
 
     dataset = data.from_text(TEXT, vocab_size=20, max_length=60)
     config = ModelConfig(
@@ -67,7 +70,7 @@ def test_measure_is_its_parts():
     settings = variants.SETTINGS | {"test_sequences": 3, "repeat_sequences": 4, "connectivity_sequences": 2,
                                     "skip_most_frequent": 2}  # fmt: skip
     swaps = variants.repeated_words(dataset, settings)
-    counts = baselines.word_counts(dataset.train, len(dataset.vocab))
+    counts = data.word_counts(dataset.train, len(dataset.vocab))
     want_swaps = interventions.swap_earlier_occurrences(dataset.test[:4], dataset.vocab, counts, skip_most_frequent=2)
     np.testing.assert_array_equal(swaps.swapped.source, want_swaps.swapped.source)
     frame = variants.measure(model, dataset, swaps, settings)

@@ -1,4 +1,4 @@
-"""memviz.viz / memviz.export: colours, chart data (read back from the spec), files, standalone HTML."""
+"""memviz.viz / memviz.frontend.export: colours, chart data (read back from the spec), files, standalone HTML."""
 
 import json
 import re
@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memviz import export, reference, viz
-from memviz.results import AccuracyCurve, ConnectivityResult
+from memviz import viz
+from memviz.core.results import AccuracyCurve, ConnectivityResult
+from memviz.data import reference
+from memviz.frontend import export
+from memviz.viz import style
 
 NASTY = " <script>alert(1)</script> & <b>bold</b>"
 
@@ -49,17 +52,17 @@ def article():
 
 
 def test_connectivity_colour_endpoints():
-    assert viz.connectivity_colour(0) == "#365d8d" == viz.PANEL_BACKGROUND
-    assert viz.connectivity_colour(1) == "#35b779"
-    assert viz.connectivity_colour(0.5) == "#228b8d"
-    assert viz.connectivity_colour(-3) == "#365d8d" and viz.connectivity_colour(7) == "#35b779"
-    greens = [int(viz.connectivity_colour(r)[3:5], 16) for r in np.linspace(0, 1, 50)]
+    assert style.connectivity_colour(0) == "#365d8d" == style.PANEL_BACKGROUND
+    assert style.connectivity_colour(1) == "#35b779"
+    assert style.connectivity_colour(0.5) == "#228b8d"
+    assert style.connectivity_colour(-3) == "#365d8d" and style.connectivity_colour(7) == "#35b779"
+    greens = [int(style.connectivity_colour(r)[3:5], 16) for r in np.linspace(0, 1, 50)]
     assert greens == sorted(greens) and greens[0] < greens[-1]
 
 
 def test_model_colours():
-    assert viz.MODEL_COLOURS == {"GRU": "#F8766D", "LSTM": "#00BA38", "Nested LSTM": "#619CFF"}
-    colours = viz.model_colours(["GRU", "tanh RNN", "LSTM", "other", "GRU"])
+    assert style.MODEL_COLOURS == {"GRU": "#F8766D", "LSTM": "#00BA38", "Nested LSTM": "#619CFF"}
+    colours = style.model_colours(["GRU", "tanh RNN", "LSTM", "other", "GRU"])
     assert list(colours) == ["GRU", "tanh RNN", "LSTM", "other"]
     assert colours["GRU"] == "#F8766D" and len(set(colours.values())) == 4
 
@@ -69,12 +72,12 @@ def test_colour_expression_matches_python():
     ratios = [0.0, 0.0004, 0.1, 0.25, 0.5, 0.61, 0.9, 1.0]
     chart = (
         alt.Chart(alt.InlineData(values=[{"i": i, "r": r} for i, r in enumerate(ratios)]))
-        .transform_calculate(colour=viz.connectivity_colour_expr("datum.r"))
+        .transform_calculate(colour=style.connectivity_colour_expr("datum.r"))
         .mark_rect(width=5, height=5)
         .encode(x=alt.X("i:Q", scale=None), y=alt.value(5), color=alt.Color("colour:N", scale=None))
     )
     fills = re.findall(r'fill="(#[0-9a-f]{6})"', export.chart_svg(chart))
-    assert fills[-len(ratios) :] == [viz.connectivity_colour(r) for r in ratios]
+    assert fills[-len(ratios) :] == [style.connectivity_colour(r) for r in ratios]
 
 
 # -- connectivity strip ------------------------------------------------------------------------
@@ -114,17 +117,17 @@ def test_strip_data_is_the_selected_position(article):
     assert "".join(row["c"] for row in chars) == reference.SAMPLE_TEXT
     np.testing.assert_allclose([row["ratio"] for row in chars], gru.normalized()[32], atol=1e-4)
     assert [row["i"] for row in chars if row["selected"]] == [32]
-    assert [row["colour"] for row in chars] == [viz.connectivity_colour(r) for r in gru.normalized()[32]]
+    assert [row["colour"] for row in chars] == [style.connectivity_colour(r) for r in gru.normalized()[32]]
     labels = [row["label"] for row in table_with(chart, "label")]
     assert labels == ["target: grammar", "grammar (36.40%)", "grammars (23.90%)", "grammatical (21.50%)"]
     spec = json.dumps(chart.to_dict())
-    assert '"text": "GRU"' in spec and viz.PANEL_BACKGROUND in spec and viz.MONOSPACE in spec
+    assert '"text": "GRU"' in spec and style.PANEL_BACKGROUND in spec and style.MONOSPACE in spec
 
 
 def test_strip_wraps_onto_lines(article):
     chars = table_with(viz.connectivity_strip(article[0], 0, chars_per_line=40), "c", "y")
     ys = sorted({row["y"] for row in chars})
-    assert len(ys) == 6 and max(row["x"] for row in chars) < 40 * viz.CHAR_WIDTH + viz.PANEL_PADDING
+    assert len(ys) == 6 and max(row["x"] for row in chars) < 40 * style.CHAR_WIDTH + style.PANEL_PADDING
 
 
 def panel_names(chart) -> list[str]:
@@ -159,7 +162,7 @@ def test_matrix_holds_every_nonzero_cell_without_max_rows(article):
     gru = article[0]
     assert alt.data_transformers.active == "default"
     options = dict(alt.data_transformers.options)
-    chart = viz.connectivity_matrix(gru)
+    chart = viz.connectivity_heatmap(gru)
     (rows,) = datasets(chart)  # 198 rows, one per output position, flattened by Vega
     assert len(rows) == 198 and chart.to_dict()["transform"] == [{"flatten": ["i", "ci", "r"]}]
     expected = gru.normalized()
@@ -180,7 +183,7 @@ def test_accuracy_chart(article):
     enc = spec["spec"]["encoding"]
     assert enc["x"]["title"] == "characters from word" and enc["y"]["axis"]["format"] == ".0%"
     assert enc["strokeDash"]["scale"]["range"] == [[1, 0], [8, 8], [2, 2]]
-    assert dict(zip(enc["color"]["scale"]["domain"], enc["color"]["scale"]["range"])) == viz.MODEL_COLOURS
+    assert dict(zip(enc["color"]["scale"]["domain"], enc["color"]["scale"]["range"])) == style.MODEL_COLOURS
     assert spec["spec"]["height"] == 360 and spec["facet"]["column"]["field"] == "source"
     mine = AccuracyCurve("tanh RNN", np.array([[0.1, 0.5], [0.2, 0.6], [0.3, 0.7]]), counts=np.array([10, 9]))
     single = viz.accuracy_curves([mine]).to_dict()
@@ -222,7 +225,7 @@ def test_line_chart_orders_models_as_the_article_and_ticks_whole_numbers():
     spec = viz.line_chart(frame, "n", "v", x_title="x", y_title="y", dash="source").to_dict()
     encoding = spec["encoding"]
     assert encoding["color"]["scale"]["domain"] == ["Nested LSTM", "LSTM", "GRU", "tanh RNN"]
-    assert encoding["color"]["scale"]["range"][:3] == [viz.MODEL_COLOURS[m] for m in viz.ARTICLE_ORDER]
+    assert encoding["color"]["scale"]["range"][:3] == [style.MODEL_COLOURS[m] for m in style.ARTICLE_ORDER]
     assert encoding["x"]["axis"] == {"format": "d", "tickMinStep": 1}
     assert encoding["strokeDash"]["sort"] == ["a", "b"]
     faceted = viz.line_chart(frame, "n", "v", x_title="x", y_title="y", column="source", log_y=True).to_dict()
@@ -246,10 +249,10 @@ def test_save_chart_png_svg_json(tmp_path):
 
 
 def test_explorer_holds_every_position(article):
-    chart = export.explorer_chart(article, position=106)
+    chart = viz.explorer_chart(article, position=106)
     spec = chart.to_dict()
     assert spec["params"][0] == {"name": "position", "value": 106}  # set by the page's script, not a Vega binding
-    for n, result in enumerate(viz.ordered(article, viz.ARTICLE_ORDER)):
+    for n, result in enumerate(viz.ordered(article, style.ARTICLE_ORDER)):
         columns = spec["datasets"][f"chars-{n}"]
         rebuilt = np.zeros((198, 198))
         for row in columns:  # column i of the normalised matrix, from output position o on

@@ -1,4 +1,4 @@
-"""memviz.walkthrough: the rule's conditions hold at the positions it chooses; captions say what the models output."""
+"""memviz.analysis.walkthrough: the rule's conditions hold at the positions it chooses; captions say what the models output."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -6,10 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from memviz import walkthrough
-from memviz.data import encode_chars
-from memviz.metrics import chars_typed
-from memviz.results import ConnectivityResult
+from memviz.analysis import walkthrough
+from memviz.core.results import ConnectivityResult
+from memviz.data import chars_typed, encode_chars
 
 TEXT = " she met mrs elton and then mrs elton left the room"
 
@@ -150,7 +149,7 @@ def test_choose_sequence_prefers_complete_stories_then_fewest_unknowns():
 
 
 def test_the_explorer_opens_on_a_given_walkthrough_and_keeps_it_for_its_text():
-    from memviz import widgets
+    from memviz.frontend import widgets
 
     p = position(7, 1)
     results = [result("GRU", right={p: 0.95}), result("LSTM")]
@@ -170,7 +169,8 @@ def test_the_explorer_opens_on_a_given_walkthrough_and_keeps_it_for_its_text():
 
 
 def test_the_articles_captions_never_caption_the_readers_models():
-    from memviz import reference, widgets
+    from memviz.data import reference
+    from memviz.frontend import widgets
 
     article = reference.connectivities()
     mine = [dataclasses.replace(r, top_probs=r.top_probs.copy()) for r in article]  # same text, "another model"
@@ -181,7 +181,8 @@ def test_the_articles_captions_never_caption_the_readers_models():
 
 
 def test_the_standalone_explorer_draws_the_walkthrough_captions(tmp_path):
-    from memviz import export, reference
+    from memviz.data import reference
+    from memviz.frontend import export
 
     p = position(7, 1)
     results = [result("GRU", right={p: 0.95}), result("LSTM")]
@@ -189,7 +190,7 @@ def test_the_standalone_explorer_draws_the_walkthrough_captions(tmp_path):
     info = export.explorer_state(results, walkthrough=steps)["info"]
     assert info["walkthrough"] == [[p, steps[p]]] and info["walkthrough_label"] == "walkthrough: "
     assert export.explorer_state(results, walkthrough=steps)["position"] == p  # opens on the walkthrough
-    page = export.explorer_html(results, tmp_path / "page.html", captions=steps).read_text()
+    page = export.explorer_html(results, tmp_path / "page.html", walkthrough=steps).read_text()
     assert "elton 95%" in page and "the article's walkthrough" not in page.split("<script", 1)[0]
     # The article's captions go with the article's own published models only.
     article = reference.connectivities()

@@ -1,4 +1,4 @@
-"""memviz.widgets: the explorer's wiring (slider, walkthrough, play, own text) and what it draws."""
+"""memviz.frontend.widgets: the explorer's wiring (slider, walkthrough, play, own text) and what it draws."""
 
 from unittest import mock
 
@@ -6,8 +6,11 @@ import altair as alt
 import numpy as np
 import pytest
 
-from memviz import export, reference, viz, widgets
-from memviz.results import ConnectivityResult
+from memviz import viz
+from memviz.core.results import ConnectivityResult
+from memviz.data import reference
+from memviz.frontend import export, widgets
+from memviz.viz import style
 
 
 def synthetic(text: str, model: str, seed: int = 0) -> ConnectivityResult:
@@ -219,7 +222,7 @@ def test_rejects_mixed_texts():
         widgets.ConnectivityExplorer([synthetic(" a", "GRU"), synthetic(" b", "LSTM")], renderer="svg")
     with pytest.raises(ValueError, match="renderer"):
         widgets.ConnectivityExplorer([synthetic(" a", "GRU")], renderer="canvas")
-    assert export.POSITION_PARAM == "position"
+    assert viz.POSITION_PARAM == "position"
 
 
 def test_explorer_state_for_the_script():
@@ -237,11 +240,34 @@ def test_explorer_state_for_the_script():
     assert sample["info"]["walkthrough_label"].startswith("the article's walkthrough")  # labelled as the article's
 
 
+def test_widget_and_page_open_on_the_same_spec():
+    """One spec for both explorers: the same walkthrough, label and first position, and the same error out of range."""
+    own = fake_compute("the cat sat on the mat")
+    cases = [(reference.connectivities(), None), (own, None), (own, {4: "four", 9: "nine"})]
+    for results, steps in cases:
+        widget = widgets.ConnectivityExplorer(results, walkthrough=steps, renderer="svg")
+        state = export.explorer_state(results, walkthrough=steps)
+        assert widget.position == state["position"]
+        assert dict(widget._steps) == {int(k): c for k, c in state["info"]["walkthrough"]}
+        assert widget.walkthrough.children[0].value == state["info"]["walkthrough_label"].strip()
+    assert export.explorer_state(own)["position"] == 22  # no walkthrough, no hero: the last character
+    for position in (23, -1):
+        with pytest.raises(ValueError, match="position"):
+            export.explorer_state(own, position=position)
+        with pytest.raises(ValueError, match="position"):
+            widgets.ConnectivityExplorer(own, position=position, renderer="svg")
+    widget = widgets.ConnectivityExplorer(reference.connectivities(), renderer="svg")
+    widget.set_results(own)
+    widget.set_results(reference.connectivities())  # the article's text again: its walkthrough, labelled as its
+    assert widget.walkthrough.children[0].value.startswith("the article's walkthrough") and widget.position == 106
+
+
 def test_autocomplete_demo_answers_each_request():
     from flax import nnx
 
-    from memviz import autocomplete, data
-    from memviz.model import AutocompleteModel, ModelConfig
+    from memviz import data
+    from memviz.analysis import autocomplete
+    from memviz.models.model import AutocompleteModel, ModelConfig
 
     vocab = data.Vocabulary(("<eos>", "<unknown>", *(f"w{i}" for i in range(20))))
     config = ModelConfig(cell="gru", num_layers=1, hidden_features=8, embedding_features=6, num_words=len(vocab))
@@ -258,7 +284,7 @@ def test_autocomplete_demo_answers_each_request():
     assert demo.result["seq"] == 4 and demo.result["text"] == " parts of no" and panel["typed"] == "no"
     assert panel["suggestions"][0] == [expected.words[0], f"{100 * expected.probs[0]:.2f}%"]
     assert [c for c, _ in panel["chars"]] == list(" parts of no") and len(panel["strip"]) == 22  # fewer words than bins
-    assert [colour for _, colour in panel["chars"]] == [viz.connectivity_colour(r) for r in expected.normalized()]
+    assert [colour for _, colour in panel["chars"]] == [style.connectivity_colour(r) for r in expected.normalized()]
     demo.text = "a cat "  # set from code: answered at once
     assert demo.result["text"] == " a cat " and demo.suggestions[0].typed == ""
     assert "a cat" in demo.static_chart().to_dict()["title"]["text"]

@@ -1,0 +1,207 @@
+"""Run directories: the config as JSON, Orbax checkpoints, and the loss history, side by side.
+
+Layout of a run directory::
+
+    config.json        the RunConfig (rebuilds the model on load)
+    history.csv        model, dataset (train|valid), sec, step, loss — the article's CSV columns
+    checkpoints/<step> Orbax checkpoints: {"params", "opt_state"}; the newest few are kept
+    metrics.json       test metrics, when evaluated
+
+Orbax writes each checkpoint to a temporary directory and renames it when complete, so a crash
+mid-save leaves the previous checkpoint usable; config and history are written the same way
+(:func:`memviz.core.files.atomic_file`). A checkpoint holds finite numbers only: training never saves a
+diverged state, and restoring one is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import orbax.checkpoint as ocp
+import pandas as pd
+from flax import nnx
+
+from memviz.core.files import write_text
+from memviz.training.presets import RunConfig
+
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+CHECKPOINT_DIR = "checkpoints"
+HISTORY_COLUMNS = ["model", "dataset", "sec", "step", "loss"]
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint exists but cannot be used (unreadable, or of another configuration)."""
+
+
+def read_config(directory: str | Path) -> RunConfig | None:
+    """The run's saved config, or None if the directory holds no run."""
+    path = Path(directory) / CONFIG_FILE
+    if not path.exists():
+        return None
+    try:
+        return RunConfig.from_json(path.read_text())
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{path} is not a valid memviz run config ({err}); fix or remove it") from err
+
+
+def check_config(directory: str | Path, config: RunConfig) -> None:
+    """Raise CheckpointError naming every field where ``config`` differs from the run saved in ``directory``."""
+    saved = read_config(directory)
+    if saved is None:
+        return
+    diffs = saved.differences(config)
+    if diffs:
+        raise CheckpointError(
+            f"{directory} holds a run with another configuration; fields that differ (saved -> requested):\n  "
+            + "\n  ".join(diffs)
+            + "\nUse another output directory, or load it with its own config (memviz.training.train.load_run)."
+        )
+
+
+def write_config(directory: str | Path, config: RunConfig) -> None:
+    """Write ``config`` as JSON to the run's ``config.json``, atomically."""
+    write_text(Path(directory) / CONFIG_FILE, config.to_json())
+
+
+def write_history(directory: str | Path, history: pd.DataFrame) -> None:
+    """Write the loss history to the run's ``history.csv``, atomically."""
+    write_text(Path(directory) / HISTORY_FILE, history.to_csv(index=False))
+
+
+def read_history(directory: str | Path) -> pd.DataFrame:
+    """The run's loss history (columns ``HISTORY_COLUMNS``); an empty frame when there is no ``history.csv``."""
+    path = Path(directory) / HISTORY_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    return pd.read_csv(path)
+
+
+def write_metrics(directory: str | Path, metrics: dict[str, Any]) -> None:
+    """Write ``metrics`` to the run's ``metrics.json`` (sorted keys), atomically, replacing what it held."""
+    write_text(Path(directory) / METRICS_FILE, json.dumps(metrics, indent=2, sort_keys=True))
+
+
+def read_metrics(directory: str | Path) -> dict[str, Any] | None:
+    """The run's ``metrics.json``, or None if it has none."""
+    path = Path(directory) / METRICS_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def manager(directory: str | Path, keep: int = 3) -> ocp.CheckpointManager:
+    """An Orbax manager of ``directory/checkpoints`` (created if missing) that keeps the newest ``keep``."""
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+    return ocp.CheckpointManager(Path(directory).resolve() / CHECKPOINT_DIR, options=options)
+
+
+def save(mngr: ocp.CheckpointManager, step: int, items: dict[str, Any]) -> None:
+    """Save named pytrees of arrays (e.g. ``params``, ``opt_state``) at ``step``; wait until committed."""
+    mngr.save(step, args=ocp.args.Composite(**{k: ocp.args.StandardSave(v) for k, v in items.items()}), force=True)
+    mngr.wait_until_finished()
+
+
+def restore(mngr: ocp.CheckpointManager, like: dict[str, Any], step: int | None = None) -> tuple[int, dict[str, Any]]:
+    """Restore the named items of ``like`` from the checkpoint at ``step`` (default: the newest).
+
+    Only the items named in ``like`` are read (a model needs ``params`` only; resuming also needs
+    ``opt_state``); arrays come back in ``like``'s dtypes.
+
+    A checkpoint that can't be read, or whose arrays don't fit ``like``, is an error: never a
+    silent re-initialisation.
+    """
+    step = mngr.latest_step() if step is None else step
+    if step is None:
+        raise CheckpointError(f"no checkpoint in {mngr.directory}")
+    where = mngr.directory / str(step)
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
+    # Compare shapes before reading: a restore that fails midway leaves reads in flight, whose callbacks
+    # then print "Event loop is closed" tracebacks after the error.
+    _check_shapes(abstract, where)
+    try:
+        args = ocp.args.Composite(**{k: ocp.args.StandardRestore(v) for k, v in abstract.items()})
+        restored = dict(mngr.restore(step, args=args))
+    except Exception as err:  # orbax raises many types for corrupt or mismatched data
+        raise CheckpointError(
+            f"checkpoint {where} could not be restored: {type(err).__name__}: {err}\n"
+            "It may be corrupt or from another configuration. Delete that step's folder to fall back to an "
+            "earlier checkpoint, or train into a new directory."
+        ) from err
+    _check_finite(restored, where)
+    return step, restored
+
+
+def _saved_shapes(where: Path, item: str) -> dict[str, tuple[int, ...]] | None:
+    """``{path: shape}`` of the arrays saved under ``item`` at ``where``, None if the metadata can't be read."""
+    try:
+        reader = ocp.PyTreeCheckpointHandler()  # reads the tree's metadata only (no arrays), quietly
+        try:
+            tree = reader.metadata(where / item)
+        finally:
+            reader.close()
+    except Exception:  # unreadable metadata: the restore itself reports it
+        return None
+    shapes = {jax.tree_util.keystr(p, simple=True, separator="/"): tuple(m.shape) for p, m in _leaves(tree)}
+    return shapes or None  # no arrays listed: damaged metadata, which the restore reports
+
+
+def _leaves(tree):
+    return jax.tree_util.tree_flatten_with_path(tree)[0]
+
+
+def _check_shapes(abstract: dict[str, Any], where: Path) -> None:
+    """Raise CheckpointError listing the arrays whose saved shape differs from the one ``abstract`` expects."""
+    wrong = []
+    for item, like in abstract.items():
+        saved = _saved_shapes(where, item)
+        if saved is None:
+            continue
+        wanted = {jax.tree_util.keystr(p, simple=True, separator="/"): tuple(a.shape) for p, a in _leaves(like)}
+        for name in sorted(saved.keys() | wanted.keys()):
+            if saved.get(name) != wanted.get(name):
+                wrong.append(
+                    f"{item}/{name}: saved {saved.get(name, 'nothing')}, expected {wanted.get(name, 'nothing')}"
+                )
+    if wrong:
+        shown = "\n  ".join(wrong[:6]) + (f"\n  ... and {len(wrong) - 6} more" if len(wrong) > 6 else "")
+        raise CheckpointError(
+            f"checkpoint {where} is of another configuration; arrays that differ:\n  {shown}\n"
+            "Load it with the config saved beside it (memviz.training.train.load_run), or train into a new directory."
+        )
+
+
+def _check_finite(restored: dict[str, Any], where: Path) -> None:
+    bad = sum(int(np.size(x) - np.isfinite(x).sum()) for x in jax.tree.leaves(restored)
+              if np.issubdtype(np.asarray(x).dtype, np.inexact))  # fmt: skip
+    if bad:
+        raise CheckpointError(
+            f"checkpoint {where} holds {bad:,} non-finite numbers (NaN or infinity): it is from a diverged run.\n"
+            "Delete that step's folder to fall back to an earlier checkpoint, or train again with a lower "
+            "learning rate."
+        )
+
+
+def export_params(run, directory: str | Path, dtype=jnp.float16, *, overwrite: bool = False) -> None:
+    """Write a compact, params-only copy of a :class:`memviz.training.train.Run` (config, history, metrics, half-precision weights).
+
+    A directory that already holds checkpoints is refused unless ``overwrite`` (then they are replaced:
+    an older export at a higher step would otherwise stay the one that loads).
+    """
+    directory = Path(directory)
+    existing = directory / CHECKPOINT_DIR
+    if existing.exists() and any(existing.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{directory} already holds checkpoints; pass overwrite=True to replace them")
+        shutil.rmtree(existing)
+    write_config(directory, run.config)
+    write_history(directory, run.history)
+    if run.directory is not None and (metrics := read_metrics(run.directory)) is not None:
+        write_metrics(directory, metrics)
+    _, params = nnx.split(run.model, nnx.Param)
+    save(manager(directory, 1), run.step, {"params": jax.tree.map(lambda x: x.astype(dtype), params)})
