@@ -141,3 +141,29 @@ def test_maps():
     assert len(words) == 16386 and words[:4] == ("<eos>", "<unknown>", "talmudic", "metal")
     assert chars == ("<eos>", " ", *"abcdefghijklmnopqrstuvwxyz")
     assert {"learning", "grammar", "schools"} <= set(words)
+
+
+def test_far_reach_of_the_articles_models():
+    """The far reach (share of each row's connectivity more than two words before the word being typed, averaged over
+    rows) of the article's published connectivity: the figures issue 16 sets as targets for the shipped models."""
+    from memviz.analysis import shares
+
+    reach = {name: shares.result_far_reach(reference.connectivity(name)) for name in TABLE_ORDER}
+    assert reach["GRU"] == pytest.approx(0.1493, abs=5e-5)
+    assert reach["LSTM"] == pytest.approx(0.0917, abs=5e-5)
+    assert reach["Nested LSTM"] == pytest.approx(0.000127, abs=5e-6)
+
+
+def test_far_reach_counts_only_what_lies_before_the_two_previous_words():
+    from memviz.analysis import shares
+    from memviz.data import encode_chars
+
+    text = " aa bb cc dd"  # words start at 0, 3, 6, 9
+    source = encode_chars(text)
+    matrix = np.zeros((len(text), len(text)))
+    matrix[10, 1] = 3.0  # row 10 ("d" of dd): a, three words back: beyond the two previous words
+    matrix[10, 4] = 1.0  # b, two words back: near
+    matrix[7, 1] = 2.0  # row 7 ("c" of cc): a is two words back: near
+    np.testing.assert_allclose(shares.share_before_cut(matrix, source, 2)[[7, 10]], [0.0, 0.75])
+    assert shares.far_reach(matrix, source) == pytest.approx(0.375)  # rows 7 and 10; the all-zero rows are skipped
+    assert shares.far_reach(matrix, source, rows=np.arange(len(text)) == 10) == pytest.approx(0.75)

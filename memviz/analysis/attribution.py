@@ -222,3 +222,16 @@ def completeness_by_steps(
             gaps[n] = np.abs(derivative.mean(axis=0) - change) / np.abs(change)
             peakiness = np.abs(derivative).max(axis=0) / np.abs(derivative).mean(axis=0)
     return {n: gaps[n] for n in steps}, peakiness
+
+
+def text_summaries(model: AutocompleteModel, split, rows: list[int], length: int, *, steps: int) -> list[tuple]:
+    """For each row of ``split`` in ``rows`` (its first ``length`` characters): ``(summary, connectivity, gap)``, the
+    :func:`sequence_summary` of its :func:`attributions`, its connectivity matrix and the median completeness gap of
+    integrated gradients with ``steps`` path points."""
+    out = []
+    for i in rows:
+        source, targets = split.source[i, :length], split.target[i, :length]
+        matrices = attributions(model, source, targets, steps=steps)
+        gap = completeness_gap(model, source, targets, matrices["integrated gradients"])
+        out.append((sequence_summary(matrices, source, targets), matrices["connectivity"], float(np.nanmedian(gap))))
+    return out

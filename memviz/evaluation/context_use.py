@@ -13,6 +13,7 @@ beside the interventions of :mod:`memviz.analysis.interventions`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +23,13 @@ from memviz import data
 from memviz.analysis import connectivity, interventions, shares
 from memviz.evaluation import intervals, stats
 from memviz.models.model import AutocompleteModel
+
+
+def effective_context(losses: Mapping[int, stats.Interval], beyond: str = "more than 8") -> int | str:
+    """The fewest words of context (a key of ``losses``: words kept -> accuracy lost against the whole context,
+    e.g. :func:`memviz.evaluation.intervals.accuracy_lost` of each cut) whose loss is not clear (its interval reaches
+    0); ``beyond`` when every cut loses clearly."""
+    return next((k for k in sorted(losses) if losses[k].low <= 0), beyond)
 
 
 class Parts(NamedTuple):

@@ -41,6 +41,12 @@ class Interval:
         return f"{value:{fmt}} ({low:{fmt}} to {high:{fmt}})"
 
 
+def overlap(a, b) -> bool:
+    """Two intervals (anything with ``low`` and ``high``: :class:`Interval` elements, rows of a measures table)
+    overlap: there is no clear difference between them."""
+    return bool(a.low <= b.high and b.low <= a.high)
+
+
 def verdicts(
     difference: Interval, names: tuple[str, str, str] = ("higher", "lower", "no clear difference")
 ) -> np.ndarray:

@@ -59,6 +59,15 @@ def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None
     return load_or_train(get_preset("cpu", cell), directory, progress=progress)
 
 
+def load_matched(cell: str) -> Run | None:
+    """The shipped checkpoint of ``cell`` at the Nested LSTM's validation accuracy (``data/pretrained/matched/``,
+    made by ``scripts/matched_accuracy.py``), or None where none is shipped. Smoke mode: the tiny model stands in."""
+    if smoke_mode():
+        return load(cell)
+    directory = PRETRAINED_DIR / "matched" / cell
+    return load_run(directory) if (directory / checkpoint.CONFIG_FILE).exists() else None
+
+
 def default_runs_dir() -> Path:
     """Where models are (re)trained: ``runs/`` in :func:`memviz.core.paths.work_dir` (a clone's top level, else the
     current directory)."""

@@ -47,6 +47,11 @@ class Run:
     step: int
     directory: Path | None = None
 
+    def validation_loss(self, window: int = 5) -> pd.Series:
+        """The logged validation loss by step, as a rolling mean over ``window`` logged values (one batch each)."""
+        valid = self.history[self.history.dataset == "valid"].set_index("step").loss
+        return valid.rolling(window, min_periods=1).mean()
+
     @property
     def name(self) -> str:
         """The model's display name, e.g. ``"Nested LSTM"``."""
