@@ -49,6 +49,7 @@ from memviz import data
 from memviz.core.results import ConnectivityResult
 from memviz.data import corpora
 from memviz.models.model import NUM_CHARS, AutocompleteModel
+from memviz.models.protocol import CharacterModel, check_vocabulary
 
 # ----------------------------------------------------------------------------------------------
 # The jitted core
@@ -162,6 +163,30 @@ def _connectivity_and_topk(graphdef, state, source, targets, *, chunk_size: int,
     return matrix, top_ids, top_probs
 
 
+@nnx.jit(static_argnames=("chunk_size", "k"))
+def _any_model_connectivity_and_topk(model, source, targets, *, chunk_size: int, k: int):
+    """The same outputs as :func:`_connectivity_and_topk` for any :class:`~memviz.models.protocol.CharacterModel`,
+    as the definition reads: one forward pass, then one VJP per output row, ``chunk_size`` rows at a time.
+
+    NNX's own ``jit`` and ``vjp``: a module that draws random keys as it runs (``nnx.RNN`` does, for its carry)
+    cannot be traced by plain ``jax.vjp`` (``TraceContextError``).
+    """
+    table = model.embedding_table()  # (28, E)
+
+    def true_logits(m, onehot):  # (T, 28) one-hot inputs -> each position's true-word logit (T,), and all logits
+        logits = m.logits_from_embedded((onehot @ table)[None])[0]  # (T, words)
+        return jnp.take_along_axis(logits, targets[:, None], axis=-1)[:, 0], logits
+
+    onehot = jax.nn.one_hot(source, NUM_CHARS, dtype=table.dtype)
+    values, vjp, logits = nnx.vjp(true_logits, model, onehot, has_aux=True, graph_updates=False)  # type: ignore[misc]
+    rows = jnp.eye(source.shape[0], dtype=values.dtype)  # one cotangent per output row
+    grads = jax.lax.map(lambda row: vjp(row)[1], rows, batch_size=chunk_size)  # (T_out, T_in, 28) = g_t · Eᵀ
+    top_ids = top_probs = None
+    if k > 0:
+        top_probs, top_ids = jax.lax.top_k(jax.nn.softmax(logits, axis=-1), k)
+    return one_hot_norm(grads), top_ids, top_probs
+
+
 def _sequence(source, targets) -> tuple[np.ndarray, np.ndarray]:
     source, targets = np.asarray(source), np.asarray(targets)
     if source.ndim != 1 or source.shape != targets.shape or source.size == 0:
@@ -171,14 +196,37 @@ def _sequence(source, targets) -> tuple[np.ndarray, np.ndarray]:
     return source, targets
 
 
-def _run(model: AutocompleteModel, source, targets, *, squared: bool, chunk_size: int, k: int):
+def _check_model(model, targets: np.ndarray) -> None:
+    """A clear error for what is not a character model, and for target ids beyond its output (JAX would clamp them
+    and give another word's logit without a word)."""
+    if not isinstance(model, CharacterModel):
+        raise TypeError(
+            f"{type(model).__name__} is not a character model memviz can analyse: it needs name, num_words, "
+            "embedding_table() and logits_from_embedded(embedded) (memviz.models.protocol.CharacterModel); wrap a plain "
+            "function in memviz.models.protocol.FunctionModel, Flax NNX parts in EmbedRecurrentModel"
+        )
+    if targets.size and (targets.max() >= model.num_words or targets.min() < 0):
+        raise ValueError(
+            f"target word ids run to {int(targets.max()):,} but {model.name} outputs {model.num_words:,} classes: "
+            "the targets come from another vocabulary than the model's"
+        )
+
+
+def _run(model: CharacterModel, source, targets, *, squared: bool, chunk_size: int, k: int):
     source, targets = _sequence(source, targets)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-    graphdef, state = nnx.split(model)
-    matrix, top_ids, top_probs = _connectivity_and_topk(
-        graphdef, state, jnp.asarray(source, jnp.int32), jnp.asarray(targets, jnp.int32), chunk_size=chunk_size, k=k
-    )
+    _check_model(model, targets)
+    ids, target_ids = jnp.asarray(source, jnp.int32), jnp.asarray(targets, jnp.int32)
+    if isinstance(model, AutocompleteModel):  # the recurrent fast path
+        graphdef, state = nnx.split(model)
+        matrix, top_ids, top_probs = _connectivity_and_topk(
+            graphdef, state, ids, target_ids, chunk_size=chunk_size, k=k
+        )
+    else:  # any other model, as the definition reads
+        matrix, top_ids, top_probs = _any_model_connectivity_and_topk(
+            model, ids, target_ids, chunk_size=chunk_size, k=k
+        )
     matrix = np.array(matrix)  # a writable copy
     if not squared:  # the formula's plain L2 norm
         matrix = np.sqrt(matrix)
@@ -191,12 +239,13 @@ def _run(model: AutocompleteModel, source, targets, *, squared: bool, chunk_size
 
 
 def connectivity_matrix(
-    model: AutocompleteModel, source, targets, *, squared: bool = True, chunk_size: int = 128
+    model: CharacterModel, source, targets, *, squared: bool = True, chunk_size: int = 128
 ) -> np.ndarray:
     """Connectivity of one text: ``(T, T)`` float32, ``[t_out, t_in]``, exactly zero for ``t_in > t_out``.
 
     Args:
-      model: any cell, any checkpoint.
+      model: any cell, any checkpoint; or any :class:`~memviz.models.protocol.CharacterModel` (a Transformer, a
+        plain function, flax's ``nnx.RNN``), computed as the definition reads, one VJP per row in chunks.
       source: ``(T,) int`` char ids (no padding needed; the text may be of any length).
       targets: ``(T,) int`` the true target word id at every position (1 = <unknown> for OOV words:
         the gradient is then of the <unknown> logit).
@@ -209,7 +258,7 @@ def connectivity_matrix(
     return _run(model, source, targets, squared=squared, chunk_size=chunk_size, k=0)[0]
 
 
-def connectivity_by_definition(model: AutocompleteModel, source, targets, *, squared: bool = True) -> np.ndarray:
+def connectivity_by_definition(model: CharacterModel, source, targets, *, squared: bool = True) -> np.ndarray:
     """The same ``(T, T)`` matrix as :func:`connectivity_matrix`, computed as the definition reads.
 
     For each output position t̃ in turn: ``jax.grad`` of the true word's pre-softmax logit at t̃ with
@@ -219,19 +268,21 @@ def connectivity_by_definition(model: AutocompleteModel, source, targets, *, squ
     of the fast path, and ``benchmarks/connectivity.py`` as its baseline.
     """
     source, targets = _sequence(source, targets)
-    table = model.embedding_table()  # (28, embedding), zero row first
+    _check_model(model, targets)
+    table = model.embedding_table()  # (28, embedding), zero row first for memviz's models
     embedded = table[jnp.asarray(source, jnp.int32)][None]  # (1, T, embedding)
     targets = jnp.asarray(targets, jnp.int32)
 
-    @jax.jit
-    def row(t_out):
-        def true_logit(e):  # the pre-softmax logit of the true word at t_out
-            return model.logits(model.recur(e)[0, t_out])[targets[t_out]]
+    @nnx.jit
+    def row(model, t_out):
+        def true_logit(m, e):  # the pre-softmax logit of the true word at t_out
+            return m.logits_from_embedded(e)[0, t_out, targets[t_out]]
 
-        g = jax.grad(true_logit)(embedded)[0]  # (T, embedding)
+        _, vjp = nnx.vjp(true_logit, model, embedded, graph_updates=False)  # NNX's: as jax.grad, for any module
+        g = vjp(jnp.ones((), jnp.float32))[1][0]  # (T, embedding)
         return one_hot_norm(g @ table.T)  # (T,): Σ_v (g_t · Eᵀ)_v²
 
-    matrix = np.stack([np.asarray(row(t_out)) for t_out in range(len(source))])
+    matrix = np.stack([np.asarray(row(model, t_out)) for t_out in range(len(source))])
     return matrix if squared else np.sqrt(matrix)
 
 
@@ -256,7 +307,7 @@ def connectivity_result(
     raw, top_ids, top_probs = _run(model, source, targets, squared=squared, chunk_size=chunk_size, k=k)
     n = len(source) if length is None else length
     return ConnectivityResult(
-        model=name or model.config.display_name,
+        model=name or model.name,
         text=data.decode_chars(source[:n]),
         targets=tuple(vocab.decode(targets[:n])),
         raw=raw[:n, :n].copy() if n < len(source) else raw,  # a writable copy, not a view of the padded matrix
@@ -287,6 +338,7 @@ def compute_connectivity(
     normalized = corpora.normalize_text(text)
     if not normalized.text:
         raise ValueError(f"no letters to analyse in {text!r}: the models read the letters a-z ({normalized.summary()})")
+    check_vocabulary(model, len(vocab))
     source, targets = data.align(normalized.text, vocab)
     return connectivity_result(model, source, targets, vocab, name=name, k=k, squared=squared, chunk_size=chunk_size)
 

@@ -174,7 +174,7 @@ class ConnectivityExplorer(widgets.VBox):
             layout={"width": "auto", "display": "none"},
             tooltip="show the first text again",
         )
-        self.back_button.on_click(lambda _: self.set_results(self._first_results))  # type: ignore[has-type]
+        self.back_button.on_click(lambda _: self.set_results(self._first_results))
         self.progress = widgets.IntProgress(
             min=0, max=1, value=0, bar_style="info", layout={"width": "120px", "display": "none"}
         )

@@ -115,6 +115,20 @@ class AutocompleteModel(nnx.Module):
             x = _scan_layer(layer, x, self.config.unroll)
         return x
 
+    @property
+    def name(self) -> str:
+        """The display name (:class:`memviz.models.protocol.CharacterModel`): ``"GRU"``, ``"Nested LSTM"`` ..."""
+        return self.config.display_name
+
+    @property
+    def num_words(self) -> int:
+        """Output classes: ``<eos>``, ``<unknown>``, then the vocabulary's words."""
+        return self.config.num_words
+
+    def logits_from_embedded(self, embedded: jax.Array) -> jax.Array:
+        """``(batch, time, embedding)`` → logits ``(batch, time, num_words)`` float32 (the protocol's forward)."""
+        return self.logits(self.recur(embedded))
+
     def logits(self, hidden: jax.Array) -> jax.Array:
         """``(..., hidden)`` → ``(..., num_words)`` float32."""
         return self.dense(hidden).astype(jnp.float32)

@@ -1,0 +1,137 @@
+"""Connectivity of a reader's own JAX model (memviz.models.protocol): flax's nnx.RNN, a causal Transformer and a plain
+function, each checked against jax.grad on the original model, and the errors for what does not fit."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from memviz import data
+from memviz.analysis import connectivity
+from memviz.models.model import NUM_CHARS
+from memviz.models.protocol import CharacterModel, EmbedRecurrentModel, FunctionModel
+
+TEXT = " the cat sat on"
+WORDS = 9  # output classes of the toy models
+
+
+def _ids():
+    source = data.encode_chars(TEXT)
+    targets = np.random.default_rng(0).integers(2, WORDS, len(TEXT))
+    return source, targets
+
+
+def _reference(forward, table, source, targets, module=None) -> np.ndarray:
+    """The article's definition, one gradient per output row: of the true word's logit with respect to the embedded
+    input, through the embedding table to the 28 one-hot dims, squared and summed. ``forward(e)`` with jax.grad, or
+    ``forward(module, e)`` with NNX's own grad (plain jax.grad through nnx.RNN raises TraceContextError)."""
+    embedded = jnp.asarray(table)[jnp.asarray(source)][None]
+    rows = []
+    for t in range(len(source)):
+        if module is None:
+            g = jax.grad(lambda e, t=t: forward(e)[0, t, targets[t]])(embedded)[0]
+        else:
+            g = nnx.grad(lambda m, e, t=t: forward(m, e)[0, t, targets[t]], argnums=1)(module, embedded)[0]
+        rows.append(np.asarray(jnp.sum((g @ jnp.asarray(table).T) ** 2, axis=-1)))
+    return np.stack(rows)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "simple"])
+def test_flax_rnn_cells(cell):
+    rngs = nnx.Rngs(0)
+    make = {"gru": nnx.GRUCell, "lstm": nnx.LSTMCell, "simple": nnx.SimpleCell}
+    embed = nnx.Embed(NUM_CHARS, 6, rngs=rngs)
+    rnn = nnx.RNN(make[cell](6, 8, rngs=rngs), rngs=rngs)
+    head = nnx.Linear(8, WORDS, rngs=rngs)
+    model = EmbedRecurrentModel(embed, rnn, head, name=f"flax {cell}")
+    assert isinstance(model, CharacterModel) and model.num_words == WORDS
+    source, targets = _ids()
+    got = connectivity.connectivity_matrix(model, source, targets, chunk_size=4)
+
+    parts = nnx.List([rnn, head])
+    want = _reference(lambda m, e: m[1](m[0](e)), embed.embedding[...], source, targets, module=parts)
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-9)
+    assert np.all(np.triu(got, k=1) == 0) and np.all(np.diag(got) > 0)  # causal, and each output reads its input
+    result = connectivity.connectivity_result(
+        model, source, targets, data.Vocabulary(("<eos>", "<unknown>", *(f"w{i}" for i in range(WORDS - 2))))
+    )
+    assert result.model == f"flax {cell}" and len(result.top_words[0]) == 3
+
+
+class CausalTransformer(nnx.Module):
+    """A one-block causal Transformer over 28 symbols (learned positions): a reader's own model."""
+
+    def __init__(self, *, rngs: nnx.Rngs, width: int = 8, length: int = 32):
+        self.embed = nnx.Embed(NUM_CHARS, width, rngs=rngs)
+        self.position = nnx.Param(0.1 * jax.random.normal(rngs.params(), (length, width)))
+        self.attention = nnx.MultiHeadAttention(2, width, decode=False, rngs=rngs)
+        self.mlp = nnx.Linear(width, width, rngs=rngs)
+        self.head = nnx.Linear(width, WORDS, rngs=rngs)
+
+    def body(self, e):
+        x = e + self.position[: e.shape[1]]
+        mask = nnx.make_causal_mask(jnp.ones(e.shape[:2]))
+        x = x + self.attention(x, mask=mask)
+        return x + jax.nn.gelu(self.mlp(x))
+
+
+def test_a_causal_transformer():
+    net = CausalTransformer(rngs=nnx.Rngs(1))
+    model = EmbedRecurrentModel(net.embed, _Body(net), net.head, name="Transformer")
+    source, targets = _ids()
+    got = connectivity.connectivity_matrix(model, source, targets, chunk_size=5)
+    want = _reference(lambda m, e: m.head(m.body(e)), net.embed.embedding[...], source, targets, module=net)
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-9)
+    assert np.all(np.triu(got, k=1) == 0)  # the causal mask: nothing reads ahead
+    assert (got[-1, :3] > 0).all()  # a Transformer reads the whole past at once
+
+
+class _Body(nnx.Module):
+    def __init__(self, net: CausalTransformer):
+        self.net = net
+
+    def __call__(self, e):
+        return self.net.body(e)
+
+
+def test_a_plain_function():
+    """``(params, onehot) -> logits``: a causal convolution over the last three characters, then a readout."""
+    key = jax.random.PRNGKey(2)
+    params = {"taps": jax.random.normal(key, (3, NUM_CHARS, 5)), "out": jax.random.normal(key, (5, WORDS))}
+
+    def apply(p, onehot):
+        padded = jnp.pad(onehot, ((0, 0), (2, 0), (0, 0)))
+        hidden = sum(padded[:, 2 - k : padded.shape[1] - k] @ p["taps"][k] for k in range(3))
+        return jnp.tanh(hidden) @ p["out"]
+
+    model = FunctionModel(apply, params, num_words=WORDS, name="my function")
+    source, targets = _ids()
+    got = connectivity.connectivity_matrix(model, source, targets)
+    want = _reference(lambda e: apply(params, e), np.eye(NUM_CHARS), source, targets)
+    np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-9)
+    band = np.tril(np.ones_like(got, bool)) & ~np.tril(np.ones_like(got, bool), k=-3)  # the last three characters
+    assert np.all(got[~band] == 0) and np.all(got[band] > 0)
+    np.testing.assert_allclose(connectivity.connectivity_by_definition(model, source, targets), got, rtol=2e-4)
+
+
+def test_a_vocabulary_that_does_not_fit_is_an_error():
+    params = {"out": jnp.ones((NUM_CHARS, WORDS))}
+    model = FunctionModel(lambda p, oh: oh @ p["out"], params, num_words=WORDS, name="tiny")
+    source, targets = _ids()
+    with pytest.raises(ValueError, match="another vocabulary"):
+        connectivity.connectivity_matrix(model, source, np.full_like(targets, WORDS + 3))
+    big = data.Vocabulary(("<eos>", "<unknown>", *(f"w{i}" for i in range(40))))
+    with pytest.raises(ValueError, match=r"42 classes but tiny outputs 9"):
+        connectivity.compute_connectivity(model, "the cat", big)
+
+
+def test_what_is_not_a_character_model_is_told_so():
+    with pytest.raises(TypeError, match="CharacterModel"):
+        connectivity.connectivity_matrix(object(), *_ids())
+    with pytest.raises(ValueError, match="28 rows"):
+        EmbedRecurrentModel(
+            jnp.zeros((27, 4)), nnx.Linear(4, 4, rngs=nnx.Rngs(0)), nnx.Linear(4, WORDS, rngs=nnx.Rngs(0)), name="x"
+        )
