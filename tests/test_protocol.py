@@ -135,3 +135,35 @@ def test_what_is_not_a_character_model_is_told_so():
         EmbedRecurrentModel(
             jnp.zeros((27, 4)), nnx.Linear(4, 4, rngs=nnx.Rngs(0)), nnx.Linear(4, WORDS, rngs=nnx.Rngs(0)), name="x"
         )
+
+
+def _function_model(words: int):
+    """A causal model of the last two characters, as a plain function, with ``words`` output classes."""
+    key = jax.random.PRNGKey(3)
+    params = {"now": jax.random.normal(key, (NUM_CHARS, words)), "before": jax.random.normal(key, (NUM_CHARS, words))}
+
+    def apply(p, onehot):
+        previous = jnp.pad(onehot, ((0, 0), (1, 0), (0, 0)))[:, :-1]
+        return onehot @ p["now"] + previous @ p["before"]
+
+    return FunctionModel(apply, params, num_words=words, name="bigram function"), apply, params
+
+
+def test_accuracy_and_interventions_take_any_model():
+    from memviz.analysis import interventions
+    from memviz.evaluation import metrics
+
+    dataset = data.from_text(" the cat sat on the mat and the dog sat on the log " * 6, max_length=40)
+    model, apply, params = _function_model(len(dataset.vocab))
+    split = dataset.test if len(dataset.test) else dataset.train
+    logits = apply(params, jax.nn.one_hot(split.source, NUM_CHARS))
+    want = np.asarray(jax.lax.top_k(logits, 3)[1])
+    np.testing.assert_array_equal(metrics.predict_topk(model, split), want)
+    ids, log_p = interventions.predict_cut(model, split, None)
+    real = np.arange(split.source.shape[1])[None] < split.lengths[:, None]
+    np.testing.assert_array_equal(ids[real], want[real])
+    true = np.take_along_axis(np.asarray(jax.nn.log_softmax(logits)), split.target[..., None], -1)[..., 0]
+    np.testing.assert_allclose(log_p[real], true[real], rtol=1e-5)
+    curve = metrics.autocomplete_accuracy(model, split)
+    assert curve.model == "bigram function" and np.all((curve.accuracy >= 0) & (curve.accuracy <= 1))
+    assert set(metrics.evaluate(model, split)) >= {"accuracy", "cross_entropy"}

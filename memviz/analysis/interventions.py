@@ -27,6 +27,7 @@ from flax import nnx
 from memviz import data
 from memviz.data import UNKNOWN_ID, frequency_rank, word_tokens
 from memviz.models.model import AutocompleteModel
+from memviz.models.protocol import CharacterModel, logits_of
 
 #: Words of context kept before the current word (None: all), the issue's choice of cuts.
 CONTEXT_WORDS = (0, 1, 2, 4, 8, None)
@@ -40,10 +41,13 @@ CONTEXT_WORDS = (0, 1, 2, 4, 8, None)
 @functools.partial(jax.jit, static_argnames=("graphdef", "k"))
 def _predict_at(graphdef, state, source, positions, targets, *, k: int):
     """``source (B, W)``, ``positions, targets (B, P)`` → top-k ids ``(B, P, k)`` and log p(target) ``(B, P)`` there."""
-    model: AutocompleteModel = nnx.merge(graphdef, state)
-    hidden = model.recur(model.embed(source))  # (B, W, hidden)
-    hidden = jnp.take_along_axis(hidden, positions[..., None], axis=1)  # (B, P, hidden): only where it is read
-    log_probs = jax.nn.log_softmax(model.logits(hidden), axis=-1)
+    model = nnx.merge(graphdef, state)
+    if isinstance(model, AutocompleteModel):  # the output layer only where it is read
+        hidden = model.recur(model.embed(source))  # (B, W, hidden)
+        logits = model.logits(jnp.take_along_axis(hidden, positions[..., None], axis=1))  # (B, P, words)
+    else:  # any character model (memviz.models.protocol)
+        logits = jnp.take_along_axis(logits_of(model, source), positions[..., None], axis=1)
+    log_probs = jax.nn.log_softmax(logits, axis=-1)
     true = jnp.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
     return jax.lax.top_k(log_probs, k)[1].astype(jnp.int32), true
 
@@ -87,7 +91,7 @@ def cut_inputs(split: data.Split, context_words: int) -> tuple[np.ndarray, list[
 
 
 def predict_cut(
-    model: AutocompleteModel, split: data.Split, context_words: int | None, k: int = 3, *, batch_size: int = 128
+    model: CharacterModel, split: data.Split, context_words: int | None, k: int = 3, *, batch_size: int = 128
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k ids ``(n, T, k) int32`` and the true word's log-probability ``(n, T) float32`` at every
     position of ``split`` when the model sees only the last ``context_words`` words before the current

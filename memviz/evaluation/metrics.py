@@ -16,7 +16,7 @@ from flax import nnx
 
 from memviz.core.results import AccuracyCurve
 from memviz.data import UNKNOWN_ID, chars_typed, loss_mask
-from memviz.models.model import AutocompleteModel
+from memviz.models.protocol import CharacterModel, logits_of
 from memviz.training.loss import masked_cross_entropy
 
 # ----------------------------------------------------------------------------------------------
@@ -111,11 +111,11 @@ def _batches(split, batch_size: int):
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "k"))
 def _topk(graphdef, state, source, *, k: int):
-    logits = nnx.merge(graphdef, state)(source)
+    logits = logits_of(nnx.merge(graphdef, state), source)
     return jax.lax.top_k(logits, k)[1].astype(jnp.int32)
 
 
-def predict_topk(model: AutocompleteModel, split, k: int = 3, batch_size: int = 32) -> np.ndarray:
+def predict_topk(model: CharacterModel, split, k: int = 3, batch_size: int = 32) -> np.ndarray:
     """``(n, T, k) int32``: the model's k most probable words at every position of a split."""
     graphdef, state = nnx.split(model)
     out = np.zeros((*np.shape(split.source), k), np.int32)
@@ -125,7 +125,7 @@ def predict_topk(model: AutocompleteModel, split, k: int = 3, batch_size: int = 
 
 
 def autocomplete_accuracy(
-    model: AutocompleteModel,
+    model: CharacterModel,
     split,
     name: str | None = None,
     k: int = 3,
@@ -147,13 +147,13 @@ def autocomplete_accuracy(
         include_padding=include_padding,
         where=where,
     )
-    return AccuracyCurve(model=name or model.config.display_name, accuracy=accuracy, counts=counts)
+    return AccuracyCurve(model=name or model.name, accuracy=accuracy, counts=counts)
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef",))
 def _sequence_sums(graphdef, state, source, target, lengths, unigram):
     """Per-sequence sums for one batch: model and unigram CE (masked), mask size, hits, real positions."""
-    logits = nnx.merge(graphdef, state)(source)
+    logits = logits_of(nnx.merge(graphdef, state), source)
     real = (jnp.arange(source.shape[1])[None, :] < lengths[:, None]).astype(jnp.float32)
     loss, mask = masked_cross_entropy(logits, target)
     mask = mask * real  # bool · float → float
@@ -165,7 +165,7 @@ def _sequence_sums(graphdef, state, source, target, lengths, unigram):
 
 
 def evaluate(
-    model: AutocompleteModel, split, train_counts: np.ndarray | None = None, *, train_split=None, batch_size: int = 32
+    model: CharacterModel, split, train_counts: np.ndarray | None = None, *, train_split=None, batch_size: int = 32
 ) -> dict:
     """The article's test metrics (its appendix, "Model testing"), plus a token-weighted CE and a unigram baseline.
 
@@ -177,7 +177,7 @@ def evaluate(
       word frequencies (``train_counts``, e.g. ``target_counts(train_split, num_words)``, or counted
       here from ``train_split``); absent when neither is given.
     """
-    num_words = model.config.num_words
+    num_words = model.num_words
     if train_counts is None and train_split is not None:
         train_counts = target_counts(train_split, num_words)
     per = sequence_metrics(model, split, train_counts, batch_size=batch_size)
@@ -241,7 +241,7 @@ _SEQUENCE_SUMS = ("loss", "unigram_loss", "trained", "hits", "unigram_hits", "po
 
 
 def sequence_metrics(
-    model: AutocompleteModel, split, train_counts: np.ndarray | None = None, *, batch_size: int = 32
+    model: CharacterModel, split, train_counts: np.ndarray | None = None, *, batch_size: int = 32
 ) -> dict[str, np.ndarray]:
     """Per test sequence, the sums behind :func:`evaluate`: ``(n,) float64`` arrays, for bootstrap intervals over
     sequences (:mod:`memviz.evaluation.stats`).
@@ -251,7 +251,7 @@ def sequence_metrics(
     * ``hits``, ``positions``: correct argmax predictions and real positions (``accuracy = Σ hits / Σ positions``);
     * ``unigram_loss``, ``unigram_hits``: the same for the unigram baseline of ``train_counts`` (zeros if not given).
     """
-    counts = np.zeros(model.config.num_words) if train_counts is None else np.asarray(train_counts)
+    counts = np.zeros(model.num_words) if train_counts is None else np.asarray(train_counts)
     unigram = jnp.asarray(unigram_log_probs(counts))
     graphdef, state = nnx.split(model)
     sums = np.zeros((len(split.lengths), 6))

@@ -133,6 +133,11 @@ class EmbedRecurrentModel(nnx.Module):
         return jnp.asarray(self.head(self.body(embedded)), jnp.float32)
 
 
+def logits_of(model: CharacterModel, source: jax.Array) -> jax.Array:
+    """``(batch, T) int`` char ids → logits ``(batch, T, num_words)``: the protocol's forward from ids."""
+    return model.logits_from_embedded(model.embedding_table()[source])
+
+
 def check_vocabulary(model: CharacterModel, num_words: int) -> None:
     """A ``ValueError`` unless a vocabulary of ``num_words`` classes fits ``model``'s output: a larger one would
     index logits the model does not have (JAX clamps the index, silently giving another word's logit)."""
