@@ -45,12 +45,14 @@ def _config_from_args(args):
     train_changes = {
         k: v
         for k, v in {"steps": args.steps, "batch_size": args.batch_size, "seed": args.seed}.items()
-        if v is not None
+        if v is not None and v != getattr(config.train, k)  # the preset's own value is no change
     }
-    if args.corpus is not None:
+    if args.corpus is not None and args.corpus != config.train.corpus:
         train_changes["corpus"] = args.corpus
         if args.corpus != "text8":
             train_changes["article_vocab"] = False
+    if "steps" in train_changes:  # a longer run than the preset's keeps about ten checkpoints, not one every few steps
+        train_changes["checkpoint_every"] = max(config.train.checkpoint_every, train_changes["steps"] // 10)
     model_changes = {
         k: v
         for k, v in {
@@ -61,7 +63,7 @@ def _config_from_args(args):
             "unroll": args.unroll,
             "wavefront": True if args.wavefront else None,
         }.items()
-        if v is not None
+        if v is not None and v != getattr(config.model, k)
     }
     return dataclasses.replace(
         config,
@@ -97,11 +99,28 @@ def cmd_train(args) -> int:
     run = train.train(config, args.out)  # refuses a saved run of another configuration, naming the fields
     print(f"trained {run.name} for {run.step} steps; run directory {args.out}")
     if not args.no_evaluate:
-        _print_metrics(_evaluate(run))
+        _print_metrics(_evaluate(run, record=True))
     return 0
 
 
-def _evaluate(run) -> dict:
+def _load(run: Path):
+    """The run in directory ``run``, or the shipped model called ``run`` (``gru``, ``lstm``, ``nlstm``)."""
+    from memviz.core.model_names import ARTICLE_CELLS
+    from memviz.training import pretrained, train
+
+    if run.is_dir():
+        return train.load_run(run)
+    if str(run) in ARTICLE_CELLS:
+        return pretrained.load(str(run), progress=False)
+    raise ValueError(
+        f"{run} is neither a run directory nor a shipped model: name a folder `memviz train --out` made, or one of "
+        f"{', '.join(ARTICLE_CELLS)}"
+    )
+
+
+def _evaluate(run, *, record: bool = False) -> dict:
+    """The run's test metrics; ``record``: also into its own ``metrics.json`` (training does, for the run it
+    made; ``memviz evaluate`` never changes a run, shipped or not)."""
     from memviz.evaluation import metrics
     from memviz.training import checkpoint
 
@@ -110,7 +129,7 @@ def _evaluate(run) -> dict:
     if not all(math.isfinite(v) for v in result.values()):
         raise RuntimeError(f"{run.name} at step {run.step} gives non-finite test metrics {result}; nothing was written")
     result = {"model": run.name, "steps": run.step, **{k: float(v) for k, v in result.items()}}
-    if run.directory is not None:  # keep what else the run's metrics.json records (wall time, machine)
+    if record and run.directory is not None:  # keep what else the run's metrics.json records (wall time, machine)
         checkpoint.write_metrics(run.directory, {**(checkpoint.read_metrics(run.directory) or {}), **result})
     return result
 
@@ -121,12 +140,16 @@ def _print_metrics(result: dict) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    """``memviz evaluate``: compute the run's test metrics, record them in its ``metrics.json`` and print them
-    (as JSON with ``--json``). Returns 0."""
-    from memviz.training import train
+    """``memviz evaluate``: compute the test metrics of a run (or a shipped model, by name) and print them (as JSON
+    with ``--json``), or write them to ``--out`` as JSON. The run itself is never changed. Returns 0."""
+    result = _evaluate(_load(args.run))
+    if args.out is not None:
+        from memviz.core.files import write_text
 
-    result = _evaluate(train.load_run(args.run))
-    _print_metrics(result) if not args.json else print(json.dumps(result, indent=2))
+        write_text(args.out, json.dumps(result, indent=2) + "\n")
+        print(f"wrote the test metrics of {result['model']} (step {result['steps']}) to {args.out}")
+    else:
+        _print_metrics(result) if not args.json else print(json.dumps(result, indent=2))
     return 0
 
 
@@ -134,15 +157,14 @@ def cmd_connectivity(args) -> int:
     """``memviz connectivity``: connectivity of ``--text`` under the run's model, written to ``--out`` as the
     article's JSON layout (``.json``) or a standalone explorer (``.html``). Returns 0."""
     from memviz.analysis import connectivity
-    from memviz.training import train
 
     if args.out.suffix not in (".json", ".html"):
         raise ValueError(
             f"--out {args.out} must end in .json or .html: .json writes the article's layout, .html a standalone explorer"
         )
-    run = train.load_run(args.run)
+    run = _load(args.run)
     vocab = run.dataset().vocab
-    result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=not args.norm)
+    result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=args.squared)
     args.out.parent.mkdir(parents=True, exist_ok=True)  # as for every file memviz writes
     if args.out.suffix == ".html":
         from memviz.frontend import export
@@ -161,14 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
-    p = sub.add_parser("evaluate", help="print the article's test metrics for a run")
-    p.add_argument("run", type=Path)
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("evaluate", help="print the article's test metrics of a run (it is never changed)")
+    p.add_argument("run", type=Path, help="a run directory, or a shipped model: gru, lstm, nlstm")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--out", type=Path, help="write the metrics to this JSON file instead of printing them")
     p = sub.add_parser("connectivity", help="connectivity of a text under a trained model")
-    p.add_argument("run", type=Path)
+    p.add_argument("run", type=Path, help="a run directory, or a shipped model: gru, lstm, nlstm")
     p.add_argument("--text", required=True)
     p.add_argument("--out", required=True, type=Path, help=".json (article layout) or .html (standalone explorer)")
-    p.add_argument("--norm", action="store_true", help="plain L2 norm instead of the article's squared norm")
+    p.add_argument(
+        "--squared",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the article's squared norm (default), or --no-squared for the plain L2 norm (the API's squared=)",
+    )
     return parser
 
 

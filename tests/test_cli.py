@@ -189,3 +189,53 @@ def test_seed_is_saved_and_a_resume_with_another_is_refused(tmp_path, tiny_datas
     assert saved.train.seed == 7 and saved.preset == "tiny+custom"
     assert cli.main(["train", "--cell", "gru", "--preset", "tiny", "--seed", "8", "--out", str(out), "--resume"]) == 2
     assert "train.seed: 7 -> 8" in _one_error_line(capsys.readouterr().err)
+
+
+def test_evaluate_never_changes_the_run(run_dir, capsys, tmp_path):
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    assert cli.main(["evaluate", str(run_dir), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert {"accuracy", "cross_entropy", "model", "steps"} <= set(printed)
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before  # metrics.json untouched
+    out = tmp_path / "results" / "gru.json"
+    assert cli.main(["evaluate", str(run_dir), "--out", str(out)]) == 0
+    assert (
+        json.loads(out.read_text()) == printed
+        and {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+    )
+
+
+def test_shipped_models_by_name(run_dir, capsys, monkeypatch, tmp_path):
+    from memviz.training import pretrained
+
+    asked = []
+    monkeypatch.setattr(pretrained, "load", lambda cell, **kw: asked.append(cell) or train.load_run(run_dir))
+    assert cli.main(["evaluate", "lstm"]) == 0 and asked == ["lstm"]
+    out = tmp_path / "c.json"
+    assert cli.main(["connectivity", "nlstm", "--text", "the cat", "--out", str(out)]) == 0 and asked[-1] == "nlstm"
+    capsys.readouterr()
+    assert cli.main(["evaluate", "no-such-run"]) == 2
+    assert "neither a run directory nor a shipped model" in _one_error_line(capsys.readouterr().err)
+
+
+def test_no_squared_is_the_api_s_squared_false(run_dir, tmp_path):
+    from memviz.core.results import ConnectivityResult
+
+    squared, plain = tmp_path / "s.json", tmp_path / "p.json"
+    assert cli.main(["connectivity", str(run_dir), "--text", "the cat sat", "--out", str(squared)]) == 0
+    assert cli.main(["connectivity", str(run_dir), "--text", "the cat sat", "--out", str(plain), "--no-squared"]) == 0
+    a, b = ConnectivityResult.load(squared), ConnectivityResult.load(plain)
+    assert a.squared and not b.squared
+    np.testing.assert_allclose(np.sqrt(a.raw), b.raw, rtol=1e-5)
+
+
+def test_what_a_user_means_by_preset_steps_and_corpus():
+    args = cli.build_parser().parse_args(
+        ["train", "--cell", "gru", "--preset", "tiny", "--out", "x", "--steps", "1500"]
+    )
+    config = cli._config_from_args(args)
+    assert config.train.steps == 1500 and config.train.checkpoint_every == 150  # ten checkpoints, not 750
+    args = cli.build_parser().parse_args(
+        ["train", "--cell", "gru", "--preset", "tiny", "--out", "x", "--corpus", "austen"]
+    )
+    assert cli._config_from_args(args).preset == "tiny"  # the preset's own corpus is no change
