@@ -167,3 +167,27 @@ def test_accuracy_and_interventions_take_any_model():
     curve = metrics.autocomplete_accuracy(model, split)
     assert curve.model == "bigram function" and np.all((curve.accuracy >= 0) & (curve.accuracy <= 1))
     assert set(metrics.evaluate(model, split)) >= {"accuracy", "cross_entropy"}
+
+
+def test_bytes_are_a_clear_error():
+    with pytest.raises(TypeError, match=r"must be a str, not bytes: decode it first"):
+        data.from_text(b"the cat sat")
+
+
+def test_connectivity_says_how_it_normalised_the_text():
+    model, _, _ = _function_model(9)
+    vocab = data.Vocabulary(("<eos>", "<unknown>", *(f"w{i}" for i in range(7))))
+    with pytest.warns(UserWarning, match=r"normalised .* ' one nine eight four naive cafe'"):
+        result = connectivity.compute_connectivity(model, "1984 Naïve CAFÉ", vocab)
+    assert result.text == " one nine eight four naive cafe"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # case and spacing alone are no news
+        connectivity.compute_connectivity(model, "The   cat", vocab)
+
+
+def test_a_model_whose_outputs_are_not_finite_is_not_analysed():
+    model = FunctionModel(lambda p, oh: oh @ p, jnp.full((NUM_CHARS, WORDS), jnp.nan), num_words=WORDS, name="NaN")
+    with pytest.raises(ValueError, match="NaN's connectivity is not finite"):
+        connectivity.connectivity_matrix(model, *_ids())

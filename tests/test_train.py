@@ -112,14 +112,30 @@ def test_corrupt_checkpoint_is_an_error_not_a_reinitialisation(tmp_path, dataset
         train.train(_config(steps=6), tmp_path, dataset=dataset, progress=False)
 
 
-def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, dataset):
-    config = _config(steps=50, learning_rate=1e30)
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(tmp_path, dataset, monkeypatch):
+    """Three good steps, then a learning rate of 1e30: the third step's checkpoint is the last good one."""
+    import optax
+
+    monkeypatch.setattr(train, "_optimizer", lambda config: optax.adam(lambda n: jnp.where(n < 3, 1e-3, 1e30)))
+    config = _config(steps=50)
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, checkpoint_every=1))
     with pytest.raises(train.TrainingDiverged, match="last good checkpoint") as err:
         train.train(config, tmp_path, dataset=dataset, progress=False)
     run = train.load_run(tmp_path)
-    assert f"(step {run.step})" in str(err.value)
+    assert run.step == 3 and "(step 3)" in str(err.value)
     assert all(np.isfinite(p).all() for p in _params(run.model))
+    assert np.isfinite(np.asarray(run.model(jnp.asarray(dataset.valid.source[:4], jnp.int32)))).all()  # it predicts
+
+
+def test_finite_parameters_that_predict_nan_are_never_saved(tmp_path, dataset):
+    """Learning rate 1e30: step 1's update is finite, but the model it makes outputs NaN. Neither that state nor any
+    later one is saved; the error says why (it used to be kept as the "last good" checkpoint)."""
+    config = _config(steps=50, learning_rate=1e30)
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, checkpoint_every=1))
+    with pytest.raises(train.TrainingDiverged, match="parameters are finite but the model's outputs are not") as err:
+        train.train(config, tmp_path, dataset=dataset, progress=False)
+    assert "nothing was saved" in str(err.value)
+    assert not any((tmp_path / checkpoint.CHECKPOINT_DIR).glob("[0-9]*"))
 
 
 def test_a_non_finite_state_is_never_saved(tmp_path, dataset):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -228,6 +229,11 @@ def _run(model: CharacterModel, source, targets, *, squared: bool, chunk_size: i
             model, ids, target_ids, chunk_size=chunk_size, k=k
         )
     matrix = np.array(matrix)  # a writable copy
+    if not np.isfinite(matrix).all():
+        raise ValueError(
+            f"{model.name}'s connectivity is not finite ({int((~np.isfinite(matrix)).sum()):,} of {matrix.size:,} "
+            "values): its outputs are not finite for this text, so there is nothing to read (a diverged model?)"
+        )
     if not squared:  # the formula's plain L2 norm
         matrix = np.sqrt(matrix)
     return matrix, *(None if a is None else np.asarray(a) for a in (top_ids, top_probs))
@@ -338,6 +344,11 @@ def compute_connectivity(
     normalized = corpora.normalize_text(text)
     if not normalized.text:
         raise ValueError(f"no letters to analyse in {text!r}: the models read the letters a-z ({normalized.summary()})")
+    if normalized.text.strip() != " ".join(text.lower().split()):  # more than case and spacing changed
+        shown = normalized.text if len(normalized.text) <= 80 else normalized.text[:77] + "..."
+        warnings.warn(
+            f"the text was normalised as the models read it, to {shown!r} ({normalized.summary()})", stacklevel=2
+        )
     check_vocabulary(model, len(vocab))
     source, targets = data.align(normalized.text, vocab)
     return connectivity_result(model, source, targets, vocab, name=name, k=k, squared=squared, chunk_size=chunk_size)

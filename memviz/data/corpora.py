@@ -98,6 +98,11 @@ def normalize_text(text: str) -> NormalizedText:
     and are counted in ``dropped``. Digits are spelled one by one: ``"1811"`` -> ``" one eight one one"``.
     A few C-level or numpy passes over the text: seconds for 100 M characters, not minutes.
     """
+    if not isinstance(text, str):
+        raise TypeError(
+            f"the text must be a str, not {type(text).__name__}"
+            + (": decode it first, e.g. text.decode('utf-8')" if isinstance(text, bytes | bytearray) else "")
+        )
     dropped: collections.Counter[str] = collections.Counter()
     transliterated: collections.Counter[str] = collections.Counter()
     raw = _to_ascii(text, dropped, transliterated) if not text.isascii() else text.encode("ascii")

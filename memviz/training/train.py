@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -160,6 +161,18 @@ def _diverged(diverged_at: jax.Array, config: RunConfig, directory: Path | None,
     )
 
 
+def _check_outputs(valid_loss: float, step: int, config: RunConfig, directory: Path | None, saved_step: int | None):
+    """Raise TrainingDiverged when the parameters are finite but the model's outputs are not (a validation batch's
+    loss is NaN or infinite): such a state is never saved, nor analysed."""
+    if math.isfinite(valid_loss):
+        return
+    kept = f"the last good checkpoint (step {saved_step}) is kept in {directory}" if saved_step else "nothing was saved"
+    raise TrainingDiverged(
+        f"training diverged by step {step}: the parameters are finite but the model's outputs are not (a validation "
+        f"batch's loss is {valid_loss}); {kept}. Lower the learning rate (it is {config.train.learning_rate:g})."
+    )
+
+
 def train(
     config: RunConfig,
     directory: str | Path | None = None,
@@ -190,6 +203,7 @@ def train(
 
     def save(at: int) -> None:
         _diverged(diverged_at, config, directory, saver.step)  # never save a diverged state
+        _check_outputs(logger.valid_loss(at, params), at, config, directory, saver.step)  # nor one that predicts NaN
         saver.save(at, {"params": params, "opt_state": opt_state}, logger.frame())
 
     try:
@@ -202,6 +216,8 @@ def train(
             if logger.due(step):
                 _diverged(diverged_at, config, directory, saver.step)
                 logger.log(step, sec, float(loss), params)
+                if not math.isfinite(logger.rows[-1]["loss"]):  # the divergence check reads the validation loss too
+                    _check_outputs(logger.rows[-1]["loss"], step, config, directory, saver.step)
                 _report(bar, on_log, logger, float(loss), chars / max(sec - elapsed0, 1e-9))
             if bar is not None:
                 bar.update(1)
@@ -306,10 +322,11 @@ class _Logger:
             self.rows.append({"model": name, "dataset": "train", "sec": sec, "step": step, "loss": loss})
         if step % tc.eval_every == 0 or step == 1:
             self.rows.append(
-                {"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": self._valid_loss(step, params)}
+                {"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": self.valid_loss(step, params)}
             )
 
-    def _valid_loss(self, step: int, params) -> float:
+    def valid_loss(self, step: int, params) -> float:
+        """The loss of the validation batch of ``step`` (the same batch at every call) under ``params``."""
         tc = self.config.train
         idx = batch_indices(len(self.valid), min(tc.batch_size, len(self.valid)), step - 1, tc.seed + 1)
         idx = idx[: len(idx) - len(idx) % len(jax.local_devices())]
