@@ -59,7 +59,24 @@ class CharacterModel(Protocol):
         ...
 
 
-class FunctionModel(nnx.Module):
+class _Adapter(nnx.Module):
+    """What every adapter holds: the label and the number of output classes it was given."""
+
+    _name: str
+    _num_words: int
+
+    @property
+    def name(self) -> str:
+        """The label given."""
+        return self._name
+
+    @property
+    def num_words(self) -> int:
+        """Output classes: ``<eos>``, ``<unknown>``, then the vocabulary's words."""
+        return self._num_words
+
+
+class FunctionModel(_Adapter):
     """A plain function as a :class:`CharacterModel`: ``apply(params, onehot (batch, T, 28)) -> logits``.
 
     ``params`` is any pytree (held as an NNX variable, so the analyses trace it as state, not as constants).
@@ -72,16 +89,6 @@ class FunctionModel(nnx.Module):
         self.params = nnx.Variable(params)
         self._num_words, self._name = int(num_words), str(name)
 
-    @property
-    def name(self) -> str:
-        """The label given."""
-        return self._name
-
-    @property
-    def num_words(self) -> int:
-        """Output classes, as given."""
-        return self._num_words
-
     def embedding_table(self) -> jax.Array:
         """The identity ``(28, 28)``: the function reads the one-hot input itself."""
         return jnp.eye(NUM_CHARS, dtype=jnp.float32)
@@ -91,7 +98,7 @@ class FunctionModel(nnx.Module):
         return jnp.asarray(self.apply(self.params.get_value(), embedded), jnp.float32)
 
 
-class EmbedRecurrentModel(nnx.Module):
+class EmbedRecurrentModel(_Adapter):
     """NNX parts as a :class:`CharacterModel`: ``head(body(embedded))`` with ``embedded = table[char ids]``.
 
     ``embed``: an ``nnx.Embed`` with 28 rows or a ``(28, E)`` array (row 0 is what padding reads as: an
@@ -110,16 +117,6 @@ class EmbedRecurrentModel(nnx.Module):
         if words is None:
             raise ValueError("pass num_words: the head has no out_features")
         self._num_words, self._name = int(words), str(name)
-
-    @property
-    def name(self) -> str:
-        """The label given."""
-        return self._name
-
-    @property
-    def num_words(self) -> int:
-        """Output classes (the head's ``out_features`` unless given)."""
-        return self._num_words
 
     def embedding_table(self) -> jax.Array:
         """``(28, E)``: the embedding's rows."""
