@@ -215,9 +215,9 @@ def train(
             sec = elapsed0 + time.perf_counter() - clock
             if logger.due(step):
                 _diverged(diverged_at, config, directory, saver.step)
-                logger.log(step, sec, float(loss), params)
-                if not math.isfinite(logger.rows[-1]["loss"]):  # the divergence check reads the validation loss too
-                    _check_outputs(logger.rows[-1]["loss"], step, config, directory, saver.step)
+                valid = logger.log(step, sec, float(loss), params)
+                if valid is not None:  # the divergence check reads the validation loss too
+                    _check_outputs(valid, step, config, directory, saver.step)
                 _report(bar, on_log, logger, float(loss), chars / max(sec - elapsed0, 1e-9))
             if bar is not None:
                 bar.update(1)
@@ -304,6 +304,7 @@ class _Logger:
 
     def __init__(self, config: RunConfig, rows: list[dict], eval_step, valid: data.Split, sharding: _Sharding):
         self.config, self.rows, self.eval_step, self.valid, self.sharding = config, rows, eval_step, valid, sharding
+        self._last: tuple[int, float] | None = None  # (step, validation loss) last computed: the parameters of a step
 
     def elapsed(self) -> float:
         """Seconds of training already logged (the latest ``sec``); 0.0 when there are no rows."""
@@ -314,24 +315,30 @@ class _Logger:
         tc = self.config.train
         return step == 1 or step % tc.log_every == 0 or step % tc.eval_every == 0
 
-    def log(self, step: int, sec: float, loss: float, params) -> None:
+    def log(self, step: int, sec: float, loss: float, params) -> float | None:
         """Append the training ``loss`` (step 1, every ``log_every``) and one validation batch's loss under
-        ``params`` (step 1, every ``eval_every``) at ``sec`` seconds."""
+        ``params`` (step 1, every ``eval_every``) at ``sec`` seconds; returns that validation loss, or None."""
         tc, name = self.config.train, self.config.model.display_name
         if step % tc.log_every == 0 or step == 1:
             self.rows.append({"model": name, "dataset": "train", "sec": sec, "step": step, "loss": loss})
         if step % tc.eval_every == 0 or step == 1:
-            self.rows.append(
-                {"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": self.valid_loss(step, params)}
-            )
+            valid = self.valid_loss(step, params)
+            self.rows.append({"model": name, "dataset": "valid", "sec": sec, "step": step, "loss": valid})
+            return valid
+        return None
 
     def valid_loss(self, step: int, params) -> float:
-        """The loss of the validation batch of ``step`` (the same batch at every call) under ``params``."""
+        """The loss of the validation batch of ``step`` (the same batch at every call) under ``params``, the
+        parameters of that step: computed once per step (a checkpoint at a logged step reuses it)."""
+        if self._last is not None and self._last[0] == step:
+            return self._last[1]
         tc = self.config.train
         idx = batch_indices(len(self.valid), min(tc.batch_size, len(self.valid)), step - 1, tc.seed + 1)
         idx = idx[: len(idx) - len(idx) % len(jax.local_devices())]
         source, target, _ = self.sharding.put_batch(self.valid, idx)
-        return float(self.eval_step(params, source, target))
+        loss = float(self.eval_step(params, source, target))
+        self._last = (step, loss)
+        return loss
 
     def frame(self) -> pd.DataFrame:
         """The history so far, one row per logged loss, columns ``HISTORY_COLUMNS``."""
