@@ -6,6 +6,10 @@ Models
     ``load_model(cell)`` the shipped GRU / LSTM / Nested LSTM (a :class:`~memviz.training.train.Run`: ``.model``,
     ``.config``, ``.history``, ``.dataset()``); ``load_models()`` all three; ``load_run(directory)`` a run you
     trained; ``train_model(config, directory)``; ``get_preset(name, cell)`` a configuration; ``parameter_counts``.
+Your own model
+    ``CharacterModel`` (the protocol every analysis takes), the adapters ``FunctionModel`` (a plain function of its
+    parameters) and ``EmbedRecurrentModel`` (embedding, causal body, head: ``nnx.RNN``, a Transformer...), and
+    ``register_model(name, build)`` to train it with ``train_model`` under ``ModelConfig(cell=name)``.
 Data
     ``load_dataset(corpus)``, ``from_text(text)``, and the module ``data`` (characters, words, splits).
 Analysis
@@ -13,12 +17,13 @@ Analysis
     source, targets)`` (the array), ``attributions``, ``autocomplete_accuracy``, ``evaluate``.
 Drawing and exploring
     the module ``viz`` (Altair charts of results), ``show(chart)``, ``setup_offline()``, ``save_chart``,
-    ``ConnectivityExplorer(results)``, ``AutocompleteDemo(models)``, ``explorer_html``.
+    ``ConnectivityExplorer(results)``, ``AutocompleteDemo(models)``, ``explorer_html``, ``progress_bar`` (a bar
+    whose final state stays in a saved notebook).
 Topic modules
     as the notebooks use them: ``connectivity``, ``attribution``, ``interventions``, ``shares``, ``timescales``,
     ``autocomplete``, ``walkthrough``, ``metrics``, ``baselines``, ``stats``, ``intervals``, ``memorization``,
     ``context_use``, ``variants``, ``reference`` (the article's published data), ``corpora``, ``text8``,
-    ``cells``, ``model``, ``presets``, ``checkpoint``, ``train``, ``pretrained``, ``style``, ``widgets``,
+    ``cells``, ``model``, ``protocol``, ``registry``, ``presets``, ``checkpoint``, ``train``, ``pretrained``, ``style``, ``widgets``,
     ``export``, ``paths``, ``model_names``.
 
 The package is in layers, each importing only those below it (checked by ``lint-imports`` in the tests):
@@ -37,10 +42,15 @@ _PUBLIC = {
     # models and runs
     "load_model": "memviz.training.pretrained:load",
     "load_models": "memviz.training.pretrained:load_all",
-    "load_run": "memviz.training.train:load_run",
+    "load_run": "memviz.training.pretrained:load_run",
     "train_model": "memviz.training.train:train",
     "get_preset": "memviz.training.presets:get_preset",
     "parameter_counts": "memviz.models.model:parameter_counts",
+    # your own model
+    "CharacterModel": "memviz.models.protocol:CharacterModel",
+    "FunctionModel": "memviz.models.protocol:FunctionModel",
+    "EmbedRecurrentModel": "memviz.models.protocol:EmbedRecurrentModel",
+    "register_model": "memviz.models.registry:register_model",
     # data
     "load_dataset": "memviz.data.dataset:load_dataset",
     "from_text": "memviz.data.dataset:from_text",
@@ -59,6 +69,7 @@ _PUBLIC = {
     "ConnectivityExplorer": "memviz.frontend.widgets:ConnectivityExplorer",
     "AutocompleteDemo": "memviz.frontend.widgets:AutocompleteDemo",
     "save_chart": "memviz.frontend.export:save_chart",
+    "progress_bar": "memviz.core.progress:progress_bar",
     "explorer_html": "memviz.frontend.export:explorer_html",
     # topic modules
     "data": "memviz.data",
@@ -70,6 +81,8 @@ _PUBLIC = {
     "reference": "memviz.data.reference",
     "cells": "memviz.models.cells",
     "model": "memviz.models.model",
+    "protocol": "memviz.models.protocol",
+    "registry": "memviz.models.registry",
     "presets": "memviz.training.presets",
     "checkpoint": "memviz.training.checkpoint",
     "train": "memviz.training.train",

@@ -1,9 +1,15 @@
-"""Command line: ``memviz train | evaluate | connectivity``.
+"""Command line: ``memviz train | evaluate | connectivity | attributions | accuracy``.
 
 memviz train --cell gru --corpus austen --preset cpu --out runs/gru
 memviz train --cell gru --preset cpu --out runs/gru --resume
 memviz evaluate runs/gru
 memviz connectivity runs/gru --text "the rules taught in schools" --out conn.json
+memviz attributions gru --text "the rules taught in schools" --out attributions.png
+memviz accuracy gru lstm nlstm --out accuracy.svg
+
+A model is a run directory (a training run, or an exported one such as data/pretrained/gru) or a shipped
+model by name: gru, lstm, nlstm ($MEMVIZ_RUNS_DIR/<name> instead, when set). --out takes its format from its
+extension: .json or .csv (the data), .html, .png or .svg (a chart).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import json
 import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from memviz.data.corpora import CORPORA
 from memviz.models.cells import CELLS
@@ -89,10 +97,7 @@ def cmd_train(args) -> int:
     config = _config_from_args(args)
     has_run = (args.out / checkpoint.CHECKPOINT_DIR).exists() and any((args.out / checkpoint.CHECKPOINT_DIR).iterdir())
     if has_run and not args.resume:
-        print(
-            f"error: {args.out} already holds a run; pass --resume to continue it, or choose another --out",
-            file=sys.stderr,
-        )
+        _print_error(f"{args.out} already holds a run; pass --resume to continue it, or choose another --out")
         return 2
     if args.resume and (saved := checkpoint.read_config(args.out)) is not None:
         config = _resumed(config, saved, args.steps)
@@ -106,10 +111,10 @@ def cmd_train(args) -> int:
 def _load(run: Path):
     """The run in directory ``run``, or the shipped model called ``run`` (``gru``, ``lstm``, ``nlstm``)."""
     from memviz.core.model_names import ARTICLE_CELLS
-    from memviz.training import pretrained, train
+    from memviz.training import pretrained
 
     if run.is_dir():
-        return train.load_run(run)
+        return pretrained.load_run(run)  # a training run or an exported one
     if str(run) in ARTICLE_CELLS:
         return pretrained.load(str(run), progress=False)
     raise ValueError(
@@ -153,62 +158,252 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+#: The formats of ``--out``, by extension: the data, or a chart of it.
+DATA_SUFFIXES = (".json", ".csv")
+CHART_SUFFIXES = (".html", ".png", ".svg")
+
+
+def _out_suffix(path: Path) -> str:
+    """The format of ``--out path`` (its lower-case extension), checked before any work, and its folders created:
+    a ``ValueError`` listing the supported extensions, or a ``WriteError`` saying why the folder can't be made."""
+    from memviz.core.files import make_parents
+
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES + CHART_SUFFIXES:
+        raise ValueError(
+            f"--out {path}: unsupported file type {path.suffix or '(no extension)'!r}; use .json or .csv (the data), "
+            ".html, .png or .svg (a chart)"
+        )
+    make_parents(path)
+    return suffix
+
+
+def _save_chart(chart, path: Path, suffix: str) -> None:
+    """Write an Altair chart to ``path`` atomically: ``.html`` a standalone page (Vega's JavaScript inlined, works
+    offline), ``.png``/``.svg`` drawn by vl-convert (offline, no browser)."""
+    from memviz.core.files import atomic_file, write_bytes, write_text
+    from memviz.frontend import export, page
+
+    if suffix == ".png":
+        write_bytes(path, export.chart_png(chart))
+    elif suffix == ".svg":
+        write_text(path, export.chart_svg(chart))
+    else:
+        with atomic_file(path) as tmp:
+            chart.save(str(tmp), format="html", inline=True, json_kwds={"cls": page.HtmlSafeEncoder})
+
+
+def _write_json(path: Path, payload) -> None:
+    """Write ``payload`` to ``path`` as indented JSON, atomically."""
+    from memviz.core.files import write_text
+
+    write_text(path, json.dumps(payload, indent=1) + "\n")
+
+
+def _write_csv(path: Path, frame) -> None:
+    """Write a DataFrame to ``path`` as CSV (no index), atomically."""
+    from memviz.core.files import write_text
+
+    write_text(path, frame.to_csv(index=False))
+
+
+def _heatmap_cell(length: int) -> int:
+    """Pixels per cell of a T×T heatmap image: the article's 3 for long texts, larger for short ones."""
+    from memviz.viz import style
+
+    return max(style.MATRIX_CELL, min(16, 600 // max(length, 1)))
+
+
+def _matrix_frame(matrices: dict, text: str, targets, value: str = "value"):
+    """Tidy rows ``method, output_position, output_char, target, input_position, input_char, <value>`` of
+    ``(T, T)`` matrices (the causal part only: input position ≤ output position)."""
+    import pandas as pd
+
+    t_out, t_in = np.tril_indices(len(text))
+    chars = np.array(list(text))
+    frames = [
+        pd.DataFrame({"method": method, "output_position": t_out, "output_char": chars[t_out],
+                      "target": np.asarray(targets, dtype=object)[t_out], "input_position": t_in,
+                      "input_char": chars[t_in], value: np.asarray(matrix, dtype=np.float64)[t_out, t_in]})
+        for method, matrix in matrices.items()
+    ]  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
 def cmd_connectivity(args) -> int:
-    """``memviz connectivity``: connectivity of ``--text`` under the run's model, written to ``--out`` as the
-    article's JSON layout (``.json``) or a standalone explorer (``.html``). Returns 0."""
+    """``memviz connectivity``: connectivity of ``--text`` under the run's model, written to ``--out``: ``.json``
+    the article's layout, ``.csv`` one row per (output, input) position, ``.html`` a standalone explorer,
+    ``.png``/``.svg`` the connectivity matrix. Returns 0."""
+    suffix = _out_suffix(args.out)
     from memviz.analysis import connectivity
 
-    if args.out.suffix not in (".json", ".html"):
-        raise ValueError(
-            f"--out {args.out} must end in .json or .html: .json writes the article's layout, .html a standalone explorer"
-        )
     run = _load(args.run)
     vocab = run.dataset().vocab
     result = connectivity.compute_connectivity(run.model, args.text, vocab, name=run.name, squared=args.squared)
-    args.out.parent.mkdir(parents=True, exist_ok=True)  # as for every file memviz writes
-    if args.out.suffix == ".html":
+    if suffix == ".html":
         from memviz.frontend import export
 
         export.explorer_html([result], args.out)
-    else:
+    elif suffix == ".json":
         result.save(args.out)
+    elif suffix == ".csv":
+        frame = _matrix_frame({"connectivity": result.raw}, result.text, result.targets, "connectivity")
+        _write_csv(args.out, frame.drop(columns="method").assign(normalized=lambda f: _normalized(result, f)))
+    else:
+        from memviz import viz
+
+        _save_chart(viz.connectivity_heatmap(result, cell=_heatmap_cell(result.length)), args.out, suffix)
     print(f"wrote connectivity of {result.length} characters under {run.name} to {args.out}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``memviz`` argument parser: subcommands ``train``, ``evaluate`` and ``connectivity``."""
-    parser = argparse.ArgumentParser(
-        prog="memviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    _train_parser(sub)
-    p = sub.add_parser("evaluate", help="print the article's test metrics of a run (it is never changed)")
-    p.add_argument("run", type=Path, help="a run directory, or a shipped model: gru, lstm, nlstm")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--out", type=Path, help="write the metrics to this JSON file instead of printing them")
+def _normalized(result, frame):
+    """The row-normalised connectivity (row max = 1, as the article shows it) of ``frame``'s cells."""
+    return result.normalized()[frame.output_position, frame.input_position]
+
+
+def cmd_attributions(args) -> int:
+    """``memviz attributions``: the five attributions of the true word's logit (connectivity, gradient × input,
+    integrated gradients, two occlusions; :func:`memviz.analysis.attribution.attributions`) for ``--text``,
+    written to ``--out``: ``.json`` (``{"methods": {method: T×T}}``), ``.csv`` (one row per method and (output,
+    input) position) or a chart, one heatmap per method (``.html``, ``.png``, ``.svg``). Returns 0."""
+    suffix = _out_suffix(args.out)
+    if args.steps < 1:
+        raise ValueError(f"--steps must be at least 1, not {args.steps}")
+    from memviz import data
+    from memviz.analysis import attribution, connectivity
+
+    run = _load(args.run)
+    vocab = run.dataset().vocab
+    source, targets = connectivity.aligned_text(run.model, args.text, vocab)
+    matrices = attribution.attributions(run.model, source, targets, steps=args.steps)
+    text, words = data.decode_chars(source), list(vocab.decode(targets))
+    if suffix == ".json":
+        methods = {method: np.round(matrix.astype(float), 7).tolist() for method, matrix in matrices.items()}
+        _write_json(args.out, {"model": run.name, "text": text, "targets": words, "steps": args.steps,
+                               "methods": methods})  # fmt: skip
+    elif suffix == ".csv":
+        _write_csv(args.out, _matrix_frame(matrices, text, words, "attribution"))
+    else:
+        from memviz import viz
+
+        _save_chart(viz.attribution_heatmaps(matrices, text, run.name, cell=_heatmap_cell(len(text))), args.out, suffix)
+    print(f"wrote {len(matrices)} attributions of {len(text)} characters under {run.name} to {args.out}")
+    return 0
+
+
+def _display_names(runs: list, asked: list[Path]) -> list[str]:
+    """The runs' model names, with the name or folder asked for added where two runs share a name."""
+    names = [run.name for run in runs]
+    return [name if names.count(name) == 1 else f"{name} ({path})" for name, path in zip(names, asked)]
+
+
+def cmd_accuracy(args) -> int:
+    """``memviz accuracy``: the autocomplete accuracy (top-1, 2 and 3) by characters of the word typed, on the
+    ``--split`` (default: test) of each model's own dataset (:func:`memviz.evaluation.metrics.
+    autocomplete_accuracy`), written to ``--out``: ``.json``, ``.csv`` or the article's chart (``.html``,
+    ``.png``, ``.svg``). Returns 0."""
+    suffix = _out_suffix(args.out)
+    from memviz import viz
+    from memviz.evaluation import metrics
+
+    runs = [_load(run) for run in args.runs]
+    curves = [
+        metrics.autocomplete_accuracy(run.model, getattr(run.dataset(), args.split), name=name, k=3)
+        for run, name in zip(runs, _display_names(runs, args.runs))
+    ]
+    if suffix == ".json":
+        _write_json(args.out, {"split": args.split, "curves": [_curve_json(curve) for curve in curves]})
+    elif suffix == ".csv":
+        _write_csv(args.out, viz.accuracy_frame(curves).assign(split=args.split))
+    else:
+        _save_chart(viz.accuracy_curves(curves), args.out, suffix)
+    print(f"wrote the autocomplete accuracy of {', '.join(c.model for c in curves)} ({args.split} split) to {args.out}")
+    return 0
+
+
+def _curve_json(curve) -> dict:
+    """An AccuracyCurve as JSON: ``accuracy[j][n]`` the top-(j+1) accuracy after n characters of the word typed."""
+    return {
+        "model": curve.model,
+        "top_k": list(range(1, len(curve.accuracy) + 1)),
+        "accuracy": [[float(v) for v in row] for row in curve.accuracy],
+        "counts": None if curve.counts is None else [int(c) for c in curve.counts],
+    }
+
+
+_MODEL_HELP = "a run directory, or a shipped model: gru, lstm, nlstm"
+_OUT_HELP = "the output file: .json or .csv (the data), .html, .png or .svg (a chart)"
+
+
+def _analysis_parsers(sub) -> None:
+    """The subcommands that analyse a model: ``connectivity``, ``attributions`` and ``accuracy``."""
     p = sub.add_parser("connectivity", help="connectivity of a text under a trained model")
-    p.add_argument("run", type=Path, help="a run directory, or a shipped model: gru, lstm, nlstm")
+    p.add_argument("run", type=Path, help=_MODEL_HELP)
     p.add_argument("--text", required=True)
-    p.add_argument("--out", required=True, type=Path, help=".json (article layout) or .html (standalone explorer)")
+    p.add_argument(
+        "--out", required=True, type=Path, help=".json (the article's layout), .csv, .html (a standalone explorer), "
+        ".png or .svg (the connectivity matrix)"
+    )  # fmt: skip
     p.add_argument(
         "--squared",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="the article's squared norm (default), or --no-squared for the plain L2 norm (the API's squared=)",
     )
+    p = sub.add_parser("attributions", help="five attributions of a text (connectivity, gradients, occlusion)")
+    p.add_argument("run", type=Path, help=_MODEL_HELP)
+    p.add_argument("--text", required=True)
+    p.add_argument("--out", required=True, type=Path, help=_OUT_HELP + " (one heatmap per method)")
+    p.add_argument("--steps", type=int, default=16, help="points of the integrated-gradients path (default: 16)")
+    p = sub.add_parser("accuracy", help="autocomplete accuracy by characters typed (top-1, 2, 3) of models")
+    p.add_argument("runs", type=Path, nargs="+", metavar="run", help=_MODEL_HELP + " (one or more)")
+    p.add_argument("--out", required=True, type=Path, help=_OUT_HELP)
+    p.add_argument("--split", choices=["test", "valid"], default="test", help="the split to measure (default: test)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``memviz`` argument parser: subcommands ``train``, ``evaluate``, ``connectivity``, ``attributions`` and
+    ``accuracy``."""
+    parser = argparse.ArgumentParser(
+        prog="memviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    p = sub.add_parser("evaluate", help="print the article's test metrics of a run (it is never changed)")
+    p.add_argument("run", type=Path, help=_MODEL_HELP)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--out", type=Path, help="write the metrics to this JSON file instead of printing them")
+    _analysis_parsers(sub)
     return parser
 
 
+def _print_error(message: str) -> None:
+    """``memviz: error: <message>`` on stderr, as argparse reports a bad command line."""
+    print(f"memviz: error: {message}", file=sys.stderr)
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "connectivity": cmd_connectivity,
+    "attributions": cmd_attributions,
+    "accuracy": cmd_accuracy,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the subcommand named in ``argv`` (default: ``sys.argv[1:]``) and return its exit status;
-    ``ValueError``, ``OSError`` and ``RuntimeError`` are printed to stderr and give 2."""
+    """Run the subcommand named in ``argv`` (default: ``sys.argv[1:]``) and return its exit status.
+
+    ``ValueError``, ``OSError`` (a file that can't be written or read, a failed download) and ``RuntimeError``
+    (a damaged or diverged checkpoint, a run of another configuration) are printed to stderr as
+    ``memviz: error: ...``, without a traceback, and give 2; a bad command line exits 2 from argparse.
+    """
     args = build_parser().parse_args(argv)
-    handler = {"train": cmd_train, "evaluate": cmd_evaluate, "connectivity": cmd_connectivity}[args.command]
     try:
-        return handler(args)
-    except (ValueError, OSError, RuntimeError) as err:  # OSError includes DownloadError and FileNotFoundError
-        print(f"error: {err}", file=sys.stderr)
+        return COMMANDS[args.command](args)
+    except (ValueError, OSError, RuntimeError) as err:  # OSError includes WriteError, DownloadError, FileNotFoundError
+        _print_error(str(err))
         return 2
 
 

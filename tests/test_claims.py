@@ -123,6 +123,10 @@ def _shipped_measures_reproduced(record: dict) -> bool:
     return bool(record["shipped_models"] and record["shipped_measures_difference"] < 0.02)
 
 
+def _mingru_exact(record: dict) -> bool:
+    return record["mingru_kernel_gap"] < 1e-4
+
+
 CLAIMS = [
     Claim("04", "trails the LSTM by the least at 0 characters", _nested_deficit_least_at_zero),
     Claim("04", "and by more once letters are typed", _nested_deficit_least_at_zero),
@@ -164,10 +168,13 @@ CLAIMS = [
         "The measures of the shipped models in\n`data/variants/measures.csv` are the ones this notebook computes for them",
         _shipped_measures_reproduced,
     ),
+    Claim(
+        "09", "For minGRU the connectivity equals a closed form built from its gates, to float rounding", _mingru_exact
+    ),
 ]
 
 #: Claims that hold by construction, whatever the models: checked on the smoke run's records too.
-STRUCTURAL = {_explorer_opens_on_it}
+STRUCTURAL = {_explorer_opens_on_it, _mingru_exact}
 
 
 def failures(claims_: list[Claim], record: dict) -> list[str]:

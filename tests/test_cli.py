@@ -7,10 +7,13 @@ import os
 import random
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import jax
 import numpy as np
+import pandas as pd
 import pytest
 from flax import nnx
 
@@ -49,9 +52,9 @@ def _steps(directory) -> list[int]:
 
 
 def _one_error_line(err: str) -> str:
-    """The stderr of a refused command: an ``error:`` line, no traceback."""
+    """The stderr of a refused command: a ``memviz: error:`` line, no traceback."""
     assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    lines = [line for line in err.splitlines() if line.startswith("memviz: error:")]
     assert len(lines) == 1, err
     return err
 
@@ -118,12 +121,78 @@ def test_a_non_finite_checkpoint_is_refused_by_load_evaluate_and_connectivity(ru
     assert "non-finite" in _one_error_line(capsys.readouterr().err) and not out.exists()
 
 
-def test_os_error_is_one_line(run_dir, capsys, tmp_path):
-    (tmp_path / "afile").write_text("not a folder")
-    assert (
-        cli.main(["connectivity", str(run_dir), "--text", "the cat", "--out", str(tmp_path / "afile" / "c.json")]) == 2
-    )
-    assert "afile" in _one_error_line(capsys.readouterr().err)
+def test_os_error_is_one_line(run_dir, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("some").mkdir()
+    Path("some/afile").write_text("not a folder")
+    for command in (["connectivity", str(run_dir), "--text", "the cat"], ["evaluate", str(run_dir)]):
+        assert cli.main([*command, "--out", "some/afile/x.json"]) == 2
+        err = _one_error_line(capsys.readouterr().err)
+        assert err == "memviz: error: cannot write some/afile/x.json: 'some/afile' is a file, not a folder\n"
+
+
+def test_an_unwritable_folder_names_the_file_asked_for(run_dir, capsys, tmp_path, monkeypatch):
+    import tempfile
+
+    def read_only(prefix, suffix, dir):  # as the OS refuses a read-only folder (the tests may run as root)
+        raise PermissionError(13, "Permission denied", os.path.join(dir, f"{prefix}abc{suffix}"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    out = tmp_path / "metrics.json"
+    assert cli.main(["evaluate", str(run_dir), "--out", str(out)]) == 2
+    err = _one_error_line(capsys.readouterr().err)
+    assert f"cannot write {out}: no permission to write in the folder '{tmp_path}'" in err and ".part" not in err
+
+
+def _damage(step_dir: Path) -> None:
+    """Garble every data file of a checkpoint (its metadata stays readable, so the arrays' reads fail)."""
+    for f in step_dir.rglob("*"):
+        if f.is_file() and f.stat().st_size > 0 and "metadata" not in f.name.lower():
+            f.write_bytes(b"\0garbage" * 4)
+
+
+def test_a_damaged_checkpoint_is_a_short_error_saying_what_to_do(run_dir, capsys):
+    _damage(run_dir / checkpoint.CHECKPOINT_DIR / "4")
+    with pytest.raises(checkpoint.CheckpointError) as err:
+        train.load_run(run_dir)
+    message = str(err.value)
+    assert len(message) < 400 and "tensorstore" not in message.lower(), message
+    assert f"step 4 of the run in {run_dir} is damaged" in message
+    assert f"Delete its folder {run_dir / checkpoint.CHECKPOINT_DIR / '4'}" in message and "train" in message
+    assert err.value.__cause__ is not None  # orbax's own error, for whoever debugs it
+    assert cli.main(["evaluate", str(run_dir)]) == 2
+    assert "is damaged" in _one_error_line(capsys.readouterr().err)
+    shutil.rmtree(run_dir / checkpoint.CHECKPOINT_DIR / "4")  # what the message says to do
+    assert cli.main(["evaluate", str(run_dir), "--json"]) == 0 and json.loads(capsys.readouterr().out)["steps"] == 2
+
+
+DAMAGED = """
+import sys
+from memviz import cli
+for _ in range(3):
+    assert cli.main(["evaluate", sys.argv[1]]) == 2
+"""
+
+
+def test_a_damaged_checkpoint_prints_nothing_else(run_dir):
+    """The reads a failed restore leaves in flight print no "Event loop is closed" or TensorStore spec (they came
+    at random, so the command runs three times)."""
+    _damage(run_dir / checkpoint.CHECKPOINT_DIR / "4")
+    done = subprocess.run([sys.executable, "-c", DAMAGED, str(run_dir)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 3 and all(line.startswith("memviz: error: the checkpoint") for line in lines), done.stderr
+
+
+def test_an_exported_run_loads_but_is_not_resumed(run_dir, tmp_path, capsys):
+    exported = tmp_path / "exported"
+    checkpoint.export_params(train.load_run(run_dir), exported)
+    assert checkpoint.run_kind(exported) == "export" and checkpoint.run_kind(run_dir) == "training"
+    assert cli.main(["evaluate", str(exported), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 4
+    args = ["train", "--cell", "gru", "--preset", "tiny", "--steps", "6", "--out", str(exported), "--resume"]
+    assert cli.main(args) == 2
+    assert "holds an exported model" in _one_error_line(capsys.readouterr().err)
 
 
 def test_download_error_is_one_line(tmp_path, capsys, monkeypatch):
@@ -139,7 +208,7 @@ def test_download_error_is_one_line(tmp_path, capsys, monkeypatch):
 
 def test_connectivity_out_follows_one_rule(run_dir, capsys, tmp_path):
     assert cli.main(["connectivity", str(run_dir), "--text", "the cat", "--out", str(tmp_path / "x.txt")]) == 2
-    assert ".json or .html" in _one_error_line(capsys.readouterr().err)
+    assert "use .json or .csv (the data), .html, .png or .svg (a chart)" in _one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "x.txt").exists()
     nested = tmp_path / "missing" / "dir" / "x.json"  # folders are created, as for the HTML export
     assert cli.main(["connectivity", str(run_dir), "--text", "the cat", "--out", str(nested)]) == 0
@@ -239,3 +308,63 @@ def test_what_a_user_means_by_preset_steps_and_corpus():
         ["train", "--cell", "gru", "--preset", "tiny", "--out", "x", "--corpus", "austen"]
     )
     assert cli._config_from_args(args).preset == "tiny"  # the preset's own corpus is no change
+
+
+@pytest.mark.parametrize("command", ["accuracy", "attributions", "connectivity"])
+def test_an_unknown_extension_is_refused_before_any_work(command, capsys, tmp_path):
+    text = [] if command == "accuracy" else ["--text", "the cat"]
+    assert cli.main([command, "no-such-run", *text, "--out", str(tmp_path / "x.pdf")]) == 2  # the run isn't read
+    err = _one_error_line(capsys.readouterr().err)
+    assert "unsupported file type '.pdf'; use .json or .csv (the data), .html, .png or .svg (a chart)" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_accuracy_writes_the_curves_as_data_and_chart(run_dir, tmp_path, capsys):
+    out = tmp_path / "acc.json"
+    assert cli.main(["accuracy", str(run_dir), "--out", str(out)]) == 0
+    blob = json.loads(out.read_text())
+    (curve,) = blob["curves"]
+    assert blob["split"] == "test" and curve["model"] == "GRU" and curve["top_k"] == [1, 2, 3]
+    accuracy = np.array(curve["accuracy"])
+    assert accuracy.shape == (3, len(curve["counts"])) and np.all(np.diff(accuracy, axis=0) >= 0)  # top-3 ≥ top-1
+    table, other = tmp_path / "acc.csv", shutil.copytree(run_dir, tmp_path / "other")
+    assert cli.main(["accuracy", str(run_dir), str(other), "--split", "valid", "--out", str(table)]) == 0
+    frame = pd.read_csv(table)
+    assert {"model", "chars_typed", "top_k", "accuracy", "count", "split"} <= set(frame.columns)
+    assert list(frame.model.unique()) == [f"GRU ({run_dir})", f"GRU ({other})"]  # two runs of one name told apart
+    assert (frame.split == "valid").all()
+    chart = tmp_path / "acc.svg"
+    assert cli.main(["accuracy", str(run_dir), "--out", str(chart)]) == 0
+    assert chart.read_text().lstrip().startswith("<svg") and "characters from word" in chart.read_text()
+    assert f"to {chart}" in capsys.readouterr().out
+
+
+def test_attributions_writes_five_methods(run_dir, tmp_path):
+    from memviz.analysis.attribution import METHODS
+
+    out = tmp_path / "attr.json"
+    assert cli.main(["attributions", str(run_dir), "--text", "The cat sat", "--out", str(out), "--steps", "2"]) == 0
+    blob = json.loads(out.read_text())
+    assert blob["text"] == " the cat sat" and len(blob["targets"]) == 12 and list(blob["methods"]) == list(METHODS)
+    for matrix in blob["methods"].values():
+        matrix = np.array(matrix)
+        assert matrix.shape == (12, 12) and np.all(np.triu(matrix, 1) == 0)  # causal
+    table = tmp_path / "attr.csv"
+    assert cli.main(["attributions", str(run_dir), "--text", "the cat", "--out", str(table), "--steps", "2"]) == 0
+    frame = pd.read_csv(table, keep_default_na=False)
+    assert len(frame) == len(METHODS) * 8 * 9 // 2 and set(frame.method) == set(METHODS)
+    assert (frame.input_position <= frame.output_position).all()
+    image = tmp_path / "attr.png"
+    assert cli.main(["attributions", str(run_dir), "--text", "the cat", "--out", str(image), "--steps", "2"]) == 0
+    assert image.read_bytes().startswith(b"\x89PNG")
+
+
+def test_connectivity_writes_csv_svg_and_html(run_dir, tmp_path):
+    for name in ("c.csv", "c.svg", "c.html"):
+        assert cli.main(["connectivity", str(run_dir), "--text", "the cat", "--out", str(tmp_path / name)]) == 0
+    frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
+    assert len(frame) == 8 * 9 // 2 and {"connectivity", "normalized"} <= set(frame.columns)
+    assert frame.groupby("output_position").normalized.max().eq(1).all()
+    svg = (tmp_path / "c.svg").read_text()
+    assert svg.lstrip().startswith("<svg") and "connectivity matrix" in svg
+    assert "<html" in (tmp_path / "c.html").read_text()[:500].lower()

@@ -45,6 +45,7 @@ FIGURES = {
         "seeds.png",
     ],
     "08_autocomplete_live.ipynb": ["autocomplete_demo.png"],
+    "09_your_own_model.ipynb": ["own_models_connectivity.png", "own_models_measures.png", "own_models_accuracy.png"],
 }
 
 
@@ -98,6 +99,11 @@ def test_runs_in_smoke_mode(path, outputs, monkeypatch):
     assert all(c.execution_count is not None for c in code)
     kinds = {key for c in code for out in c.outputs for key in out.get("data", {})}
     assert "image/svg+xml" in kinds  # static charts: a saved notebook is never blank
+    # progress bars leave their final state as text (a tqdm widget keeps only its first state, "0/40", when saved)
+    bars = [out.get("data", {}) for c in code for out in c.outputs if "%|" in out.get("data", {}).get("text/plain", "")]
+    widget_bars = [bar["text/plain"] for bar in bars if "application/vnd.jupyter.widget-view+json" in bar]
+    assert all("100%|" in bar["text/plain"] for bar in bars), [bar["text/plain"] for bar in bars]
+    assert widget_bars == [], "a tqdm widget bar: use memviz.progress_bar"
     # signed on this machine: JupyterLab draws an untrusted notebook's SVG outputs as their text instead
     assert NotebookNotary().check_signature(executed)
     for name in FIGURES[path.name]:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
+import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from memviz import data
 from memviz.core.paths import DATA_DIR
-from memviz.training import checkpoint, presets, pretrained
+from memviz.training import checkpoint, presets, pretrained, train
 from memviz.training.train import Run
 
 
@@ -58,3 +62,49 @@ def test_memviz_runs_dir_loads_your_own_runs(monkeypatch, tmp_path):
     monkeypatch.setenv(pretrained.RUNS_ENV, str(tmp_path / "nothing"))
     with pytest.raises(FileNotFoundError, match=pretrained.RUNS_ENV):
         pretrained.load("gru")
+
+
+@pytest.fixture
+def never_trains(monkeypatch):
+    """Loading must restore, never train."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load trained a model instead of restoring it")
+
+    monkeypatch.setattr(train, "train", refuse)
+
+
+@pytest.mark.parametrize("shipped", ["gru", "matched/gru"])  # matched/gru: exported at step 210 of 1,200
+def test_memviz_runs_dir_loads_a_copy_of_the_shipped_models(shipped, monkeypatch, tmp_path, never_trains):
+    mine = Path(shutil.copytree(DATA_DIR / "pretrained" / shipped, tmp_path / "gru"))
+    monkeypatch.setenv(pretrained.RUNS_ENV, str(tmp_path))
+    run = pretrained.load("gru")
+    assert checkpoint.run_kind(mine) == "export"
+    assert run.directory == mine and run.step == checkpoint.checkpoint_steps(mine)[-1]
+    assert pretrained.load_run(mine).step == run.step
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A finished 4-step ``tiny`` GRU training run (checkpoints with the optimiser state) in ``<runs>/gru``."""
+    rng = random.Random(0)
+    lexicon = ["".join(rng.choice("abcdefghij") for _ in range(rng.randint(2, 7))) for _ in range(700)]
+    dataset = data.from_text(" ".join(rng.choice(lexicon) for _ in range(40_000)), vocab_size=512)
+    directory = tmp_path_factory.mktemp("runs") / "gru"
+    train.train(presets.get_preset("tiny", "gru"), directory, dataset=dataset, progress=False)
+    return directory
+
+
+def test_memviz_runs_dir_loads_a_training_run(tiny_run, monkeypatch, never_trains):
+    monkeypatch.setenv(pretrained.RUNS_ENV, str(tiny_run.parent))
+    run = pretrained.load("gru")
+    assert checkpoint.run_kind(tiny_run) == "training" and run.directory == tiny_run and run.step == 4
+    assert pretrained.load_run(tiny_run).step == 4
+
+
+def test_load_run_says_what_a_folder_lacks(tmp_path, tiny_run):
+    with pytest.raises(FileNotFoundError, match="holds no memviz run"):
+        pretrained.load_run(tmp_path)
+    (tmp_path / checkpoint.CONFIG_FILE).write_bytes((tiny_run / checkpoint.CONFIG_FILE).read_bytes())
+    with pytest.raises(FileNotFoundError, match="no checkpoint yet"):
+        pretrained.load_run(tmp_path)

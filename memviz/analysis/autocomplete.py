@@ -3,7 +3,8 @@
 The article ("Recurrent Units", its autocomplete figure) runs its GRU in the browser: the reader
 types, the network reads the characters, the output at the *last* character is a softmax over the
 vocabulary, and its most probable words are the suggestions. Here the same, for any of the
-reader's models, plus the connectivity of that last output to every input character (the gradient of
+reader's models (memviz's own, or any :class:`~memviz.models.protocol.CharacterModel`: a Transformer, flax's
+``nnx.RNN``, a plain function), plus the connectivity of that last output to every input character (the gradient of
 the top suggestion's logit: a text being typed has no true target yet).
 
 Speed: one jitted call per model reads the text, takes the top-k, and walks one backward pass for
@@ -19,7 +20,7 @@ import collections
 import concurrent.futures
 import dataclasses
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +32,7 @@ from memviz.analysis.connectivity import one_hot_norm
 from memviz.core.results import Suggestions
 from memviz.data import corpora
 from memviz.models.model import NUM_CHARS, AutocompleteModel
+from memviz.models.protocol import CharacterModel, check_vocabulary, logits_of, traceable_logits
 
 #: Padded text lengths: a text of n characters runs at the first bucket ≥ n (200: the training length).
 BUCKETS = (32, 64, 128, 200, 256)
@@ -68,10 +70,20 @@ def _padded(text: str) -> tuple[jax.Array, int]:
 UNROLL = 1
 
 
-def _merge(graphdef, state) -> AutocompleteModel:
+def _merge(graphdef, state) -> CharacterModel:
+    """The model, merged inside the jitted call; memviz's own with the :data:`UNROLL` of this traced copy only."""
     model = nnx.merge(graphdef, state)
-    model.config = dataclasses.replace(model.config, unroll=UNROLL)  # this traced copy only
+    if isinstance(model, AutocompleteModel):
+        model.config = dataclasses.replace(model.config, unroll=UNROLL)
     return model
+
+
+def _last_logits(model: CharacterModel, table: jax.Array, length) -> Callable[[jax.Array], jax.Array]:
+    """``(B, 28)`` one-hot inputs → ``(words,)`` logits at the last real character (``length − 1``)."""
+    if isinstance(model, AutocompleteModel):  # the dense layer at that character only
+        return lambda onehot: model.logits(model.recur((onehot @ table)[None])[0][length - 1])
+    forward = traceable_logits(model)  # merged anew inside jax.vjp (nnx.RNN updates its random-key counter)
+    return lambda onehot: forward((onehot @ table)[None])[0, length - 1]
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "k"))
@@ -81,11 +93,7 @@ def _last_output(graphdef, state, source, length, *, k: int):
     TRACES[(source.shape[0], "last")] += 1
     model = _merge(graphdef, state)
     table = model.embedding_table()
-
-    def last_logits(onehot):  # (B, 28) one-hot inputs -> (words,) logits at the last real character
-        hidden = model.recur((onehot @ table)[None])[0]
-        return model.logits(hidden[length - 1])
-
+    last_logits = _last_logits(model, table, length)
     logits, vjp = jax.vjp(last_logits, jax.nn.one_hot(source, NUM_CHARS, dtype=table.dtype))
     probs = jax.nn.softmax(logits)
     top_probs, top_ids = jax.lax.top_k(probs, k)
@@ -98,18 +106,19 @@ def _every_output(graphdef, state, source, *, k: int):
     """``source (B,) int`` → top-k ``(ids, probs)`` ``(B, k)`` at every position."""
     TRACES[(source.shape[0], "every")] += 1
     model = _merge(graphdef, state)
-    probs = jax.nn.softmax(model(source[None])[0], axis=-1)
+    probs = jax.nn.softmax(logits_of(model, source[None])[0], axis=-1)
     top_probs, top_ids = jax.lax.top_k(probs, k)
     return top_ids, top_probs
 
 
 def top_words(
-    model: AutocompleteModel, text: str, vocab: data.Vocabulary, k: int = 3
+    model: CharacterModel, text: str, vocab: data.Vocabulary, k: int = 3
 ) -> tuple[list[tuple[str, ...]], np.ndarray]:
     """The model's top-k words and their probabilities at every character of ``prepare_text(text)``.
 
     Returns ``(words, probs)``: one k-tuple of words per character, and ``(T, k)`` probabilities.
     """
+    check_vocabulary(model, len(vocab))
     text = prepare_text(text)
     source, length = _padded(text)
     graphdef, state = nnx.split(model)
@@ -119,15 +128,17 @@ def top_words(
 
 
 def suggest(
-    model: AutocompleteModel, text: str, vocab: data.Vocabulary, *, name: str | None = None, k: int = 3
+    model: CharacterModel, text: str, vocab: data.Vocabulary, *, name: str | None = None, k: int = 3
 ) -> Suggestions:
-    """One model's top-k words for the word being typed at the end of ``text`` (see :class:`Suggestions`)."""
+    """One model's top-k words for the word being typed at the end of ``text`` (see :class:`Suggestions`); ``model``:
+    any :class:`~memviz.models.protocol.CharacterModel`, labelled ``name`` or else ``model.name``."""
+    check_vocabulary(model, len(vocab))
     text = prepare_text(text)
     source, length = _padded(text)
     graphdef, state = nnx.split(model)
     ids, probs, output, conn = jax.device_get(_last_output(graphdef, state, source, length, k=k))
     return Suggestions(
-        model=name or model.config.display_name,
+        model=name or model.name,
         text=text,
         typed=text.rsplit(" ", 1)[-1],
         words=tuple(vocab.decode(ids)),
@@ -138,7 +149,7 @@ def suggest(
 
 
 def suggest_all(
-    models: Mapping[str, AutocompleteModel], text: str, vocab: data.Vocabulary, *, k: int = 3
+    models: Mapping[str, CharacterModel], text: str, vocab: data.Vocabulary, *, k: int = 3
 ) -> list[Suggestions]:
     """:func:`suggest` for each ``{display name: model}``, in the mapping's order.
 
@@ -160,7 +171,7 @@ def output_strip(probs: np.ndarray, bins: int = 128) -> np.ndarray:
 
 
 def warm_up(
-    models: Mapping[str, AutocompleteModel], vocab: data.Vocabulary, *, k: int = 3, buckets: Sequence[int] = BUCKETS
+    models: Mapping[str, CharacterModel], vocab: data.Vocabulary, *, k: int = 3, buckets: Sequence[int] = BUCKETS
 ) -> None:
     """Compile every bucket for every model now, so the first keystrokes of a long text do not wait."""
     for b in buckets:

@@ -293,7 +293,7 @@ def connectivity_by_definition(model: CharacterModel, source, targets, *, square
 
 
 def connectivity_result(
-    model: AutocompleteModel,
+    model: CharacterModel,
     source,
     targets,
     vocab,
@@ -324,7 +324,7 @@ def connectivity_result(
 
 
 def compute_connectivity(
-    model: AutocompleteModel,
+    model: CharacterModel,
     text: str,
     vocab,
     *,
@@ -341,20 +341,28 @@ def compute_connectivity(
     their rows show the gradient of the <unknown> logit, which the article never trained (its fixed
     sample refuses OOV words); they are recognisable by ``result.targets[t] == "<unknown>"``.
     """
+    source, targets = aligned_text(model, text, vocab, stacklevel=3)
+    return connectivity_result(model, source, targets, vocab, name=name, k=k, squared=squared, chunk_size=chunk_size)
+
+
+def aligned_text(model: CharacterModel, text: str, vocab, *, stacklevel: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """``(source, targets)`` ids of ``text`` as ``model`` reads it: normalised (lower case, a–z and spaces; a warning
+    says so when more than case and spacing changed), aligned (:func:`memviz.data.align`); a ``ValueError`` for a text
+    without letters or a vocabulary that does not fit the model."""
     normalized = corpora.normalize_text(text)
     if not normalized.text:
         raise ValueError(f"no letters to analyse in {text!r}: the models read the letters a-z ({normalized.summary()})")
     if normalized.text.strip() != " ".join(text.lower().split()):  # more than case and spacing changed
         shown = normalized.text if len(normalized.text) <= 80 else normalized.text[:77] + "..."
         warnings.warn(
-            f"the text was normalised as the models read it, to {shown!r} ({normalized.summary()})", stacklevel=2
+            f"the text was normalised as the models read it, to {shown!r} ({normalized.summary()})",
+            stacklevel=stacklevel,
         )
     check_vocabulary(model, len(vocab))
-    source, targets = data.align(normalized.text, vocab)
-    return connectivity_result(model, source, targets, vocab, name=name, k=k, squared=squared, chunk_size=chunk_size)
+    return data.align(normalized.text, vocab)
 
 
-def sequence_connectivity(model: AutocompleteModel, split, index: int, vocab, **options) -> ConnectivityResult:
+def sequence_connectivity(model: CharacterModel, split, index: int, vocab, **options) -> ConnectivityResult:
     """Connectivity of row ``index`` of a ``memviz.data.Split`` (trimmed to its length); ``options`` (``name``, ``k``,
     ``squared``, ``chunk_size``) as :func:`connectivity_result`.
 
@@ -370,8 +378,14 @@ def gradient_by_distance(model: AutocompleteModel, source) -> np.ndarray:
     """``(T,)``: ‖∂ h_T / ∂ x_{T−d}‖ for d = 0 … T−1, one ``(T,) int`` sequence through ``model.recur``.
 
     The Frobenius norm of the Jacobian of the top layer's output at the last step with respect to
-    the embedded input ``d`` steps earlier: the quantity the article's vanishing-gradient figure draws.
+    the embedded input ``d`` steps earlier: the quantity the article's vanishing-gradient figure draws. memviz's
+    own recurrent models only (a ``TypeError`` for another model: ``h_T`` is the state of a recurrence).
     """
+    if not isinstance(model, AutocompleteModel):
+        raise TypeError(
+            f"gradient_by_distance differentiates the hidden state of memviz's own recurrence (an AutocompleteModel), "
+            f"which {type(model).__name__} does not expose; connectivity_matrix takes any model"
+        )
     embedded = model.embed(jnp.asarray(source, jnp.int32)[None])[0]  # (T, embedding)
     jacobian = jax.jacrev(lambda e: model.recur(e[None])[0, -1])(embedded)  # (hidden, T, embedding)
     return np.asarray(jnp.sqrt(jnp.sum(jacobian**2, axis=(0, 2))))[::-1]

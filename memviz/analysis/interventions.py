@@ -241,7 +241,7 @@ def _row_swaps(tokens, frequent: set[int], lengths: np.ndarray, band: np.ndarray
             yield first, (start, stop), word, int(rng.choice(candidates))
 
 
-def repeat_predictions(model: AutocompleteModel, swaps: Swaps, k: int = 3, *, batch_size: int = 128):
+def repeat_predictions(model: CharacterModel, swaps: Swaps, k: int = 3, *, batch_size: int = 128):
     """Top-k ids ``(m, T, k)`` and true-word log-probabilities ``(m, T)``, on the original and on the swapped copies.
 
     Returns ``(original_ids, swapped_ids, original_log_p, swapped_log_p)``; compare them where ``swaps.repeat``.

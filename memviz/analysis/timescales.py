@@ -68,7 +68,17 @@ def _gate_sums(graphdef, state, source, lengths):
 
 
 def mean_retention(model: AutocompleteModel, split, *, batch_size: int = 32) -> list[np.ndarray]:
-    """Per layer, ``(hidden,) float64``: each unit's retention gate averaged over every real position of ``split``."""
+    """Per layer, ``(hidden,) float64``: each unit's retention gate averaged over every real position of ``split``.
+
+    memviz's own recurrent models only (:class:`~memviz.models.model.AutocompleteModel`): a gate is a part of a
+    recurrent cell, which another :class:`~memviz.models.protocol.CharacterModel` need not have (a ``TypeError``).
+    """
+    if not isinstance(model, AutocompleteModel):
+        raise TypeError(
+            f"mean_retention reads the gates of memviz's own recurrent cells (an AutocompleteModel), and "
+            f"{getattr(model, 'name', type(model).__name__)} ({type(model).__name__}) has none to read: memory "
+            "timescales are for gated recurrent models; connectivity, attributions and interventions take any model"
+        )
     if model.config.cell not in RETENTION_GATES:
         raise ValueError(
             f"a {model.config.display_name} has no retention gate; gated cells: {', '.join(RETENTION_GATES)}"

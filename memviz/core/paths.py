@@ -81,3 +81,13 @@ def figure_dir() -> Path:
     path = Path(os.environ.get("MEMVIZ_OUTPUT_DIR", work_dir() / "outputs" / "figures"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def relative(path: str | Path) -> Path:
+    """``path`` as a reader wants to see it printed: relative to :func:`work_dir` (the clone) when it lies inside
+    it, else unchanged (a temporary folder, ``$MEMVIZ_OUTPUT_DIR`` elsewhere)."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(work_dir().resolve())
+    except ValueError:
+        return path

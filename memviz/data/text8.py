@@ -102,7 +102,7 @@ def download_text8(
     """Download ``text8.zip`` to ``dest`` (default :func:`text8_path`) unless it is already there.
 
     ``url`` defaults to ``$MEMVIZ_TEXT8_URL``, else :data:`TEXT8_URL`. The bytes stream into a
-    temporary file beside ``dest`` (``tqdm`` progress bar, terminal or Jupyter) which is renamed
+    temporary file beside ``dest`` (a ``tqdm`` progress bar: in a terminal, or in Jupyter as text that stays in the saved notebook) which is renamed
     to ``dest`` only after :func:`verify_text8_zip` passes and the byte count matches the
     ``Content-Length``. On any failure the temporary file is deleted and :class:`DownloadError`
     says where to put the file by hand; the temporary file of a download that was killed outright
@@ -127,7 +127,7 @@ def download_text8(
 
 def _fetch(url: str, path: Path, *, zip_size: int | None, progress: bool, timeout: float) -> None:
     """Stream ``url`` into ``path``, checking the byte count against ``Content-Length`` and ``zip_size``."""
-    from tqdm.auto import tqdm
+    from memviz.core.progress import progress_bar
 
     with urllib.request.urlopen(url, timeout=timeout) as response, open(path, "wb") as out:
         announced = response.headers.get("Content-Length")
@@ -135,7 +135,7 @@ def _fetch(url: str, path: Path, *, zip_size: int | None, progress: bool, timeou
         if None not in (announced, zip_size) and announced != zip_size:
             raise DownloadError(f"the server announces {announced:,} bytes, text8.zip has {zip_size:,}")
         received = 0
-        with tqdm(
+        with progress_bar(
             total=announced or zip_size, unit="B", unit_scale=True, desc="text8.zip", disable=not progress
         ) as bar:
             while chunk := response.read(1 << 20):

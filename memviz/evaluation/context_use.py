@@ -22,7 +22,7 @@ import pandas as pd
 from memviz import data
 from memviz.analysis import connectivity, interventions, shares
 from memviz.evaluation import intervals, stats
-from memviz.models.model import AutocompleteModel
+from memviz.models.protocol import CharacterModel
 
 
 def effective_context(losses: Mapping[int, stats.Interval], beyond: str = "more than 8") -> int | str:
@@ -43,8 +43,8 @@ class Parts(NamedTuple):
     repeat_swapped: np.ndarray  # … and with the earlier occurrence replaced
 
 
-def parts(model: AutocompleteModel, split: data.Split, swaps: interventions.Swaps, *, n_connectivity: int) -> Parts:
-    """The :class:`Parts` of one model, computed."""
+def parts(model: CharacterModel, split: data.Split, swaps: interventions.Swaps, *, n_connectivity: int) -> Parts:
+    """The :class:`Parts` of one model (any :class:`~memviz.models.protocol.CharacterModel`), computed."""
     matrices = [
         connectivity.connectivity_matrix(model, split.source[i], split.target[i])[
             : split.lengths[i], : split.lengths[i]
@@ -58,7 +58,7 @@ def parts(model: AutocompleteModel, split: data.Split, swaps: interventions.Swap
 
 
 def context_use(
-    model: AutocompleteModel,
+    model: CharacterModel,
     split: data.Split,
     swaps: interventions.Swaps,
     *,

@@ -19,14 +19,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import jax
+import numpy as np
 import pandas as pd
+from flax import nnx
 
 from memviz import data
 from memviz.analysis import interventions
 from memviz.core.paths import DATA_DIR
 from memviz.data import SEED
 from memviz.evaluation import context_use, metrics, stats
-from memviz.models.model import AutocompleteModel, parameter_counts
+from memviz.models.protocol import CharacterModel, FunctionModel
 from memviz.training.presets import RunConfig, get_preset
 
 VARIANTS_DIR = DATA_DIR / "variants"
@@ -99,9 +102,14 @@ def seed_label(seed: int) -> str:
     return "shipped seed" if seed == SEED else f"seed {seed}"
 
 
-def parameter_count(model: AutocompleteModel) -> int:
-    """All trainable parameters: the sum of :func:`memviz.models.model.parameter_counts`' parts."""
-    return sum(parameter_counts(model).values())
+def parameter_count(model: nnx.Module) -> int:
+    """All trainable parameters of any Flax NNX model: the sizes of its ``nnx.Param`` leaves, summed (for memviz's
+    models, the sum of :func:`memviz.models.model.parameter_counts`' parts; random-key counters and other state are
+    not parameters), and the leaves of a :class:`~memviz.models.protocol.FunctionModel`'s ``params``."""
+    params = jax.tree.leaves(nnx.state(model, nnx.Param))
+    if isinstance(model, FunctionModel):  # its parameters are the pytree it was given
+        params += jax.tree.leaves(model.params.get_value())
+    return int(sum(np.size(leaf) for leaf in params))
 
 
 def repeated_words(dataset: data.Dataset, settings: dict = SETTINGS) -> interventions.Swaps:
@@ -117,7 +125,7 @@ def repeated_words(dataset: data.Dataset, settings: dict = SETTINGS) -> interven
 
 
 def measure(
-    model: AutocompleteModel,
+    model: CharacterModel,
     dataset: data.Dataset,
     swaps: interventions.Swaps,
     settings: dict = SETTINGS,
@@ -146,7 +154,7 @@ def measure(
     return pd.concat([frame, use], ignore_index=True)
 
 
-def describe(name: str, model: AutocompleteModel, config: RunConfig, step: int) -> dict:
+def describe(name: str, model: nnx.Module, config: RunConfig, step: int) -> dict:
     """The columns that name a measured run in ``measures.csv``."""
     variant = VARIANTS.get(name)
     return {

@@ -25,6 +25,7 @@ from pathlib import Path
 import altair as alt
 
 from memviz import viz
+from memviz.core import files
 from memviz.core.results import ConnectivityResult
 from memviz.data import reference
 from memviz.frontend import page as frontend
@@ -54,7 +55,7 @@ def save_chart(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 2.0
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files.make_parents(path)
     if suffix == ".png":
         path.write_bytes(chart_png(chart, scale=scale))
     elif suffix == ".svg":
@@ -194,6 +195,6 @@ def explorer_html(
         "depended on; click to pin; arrow keys, Home and End step through the text.",
     )
     path = Path(path).with_suffix(".html")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    files.make_parents(path)
     path.write_text(page, encoding="utf-8")
     return path

@@ -20,7 +20,7 @@ and stay blank; the ``svg``/``png`` renderers (vl-convert, in the kernel) and an
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import altair as alt
 import anywidget
@@ -29,12 +29,13 @@ import pandas as pd
 import traitlets
 
 from memviz import viz
-from memviz.analysis import autocomplete, walkthrough
+from memviz.analysis import autocomplete, connectivity, walkthrough
 from memviz.core.model_names import in_order
 from memviz.core.results import ConnectivityResult, Suggestions
 from memviz.data import reference
 from memviz.frontend import export
 from memviz.frontend import page as frontend
+from memviz.models.protocol import CharacterModel
 from memviz.viz import style
 
 
@@ -103,6 +104,20 @@ def _from_browser(widget: widgets.Widget, name: str) -> bool:
     return name in widget._property_lock
 
 
+def own_text(models: Mapping[str, CharacterModel], vocab) -> Callable[[str], Iterator[ConnectivityResult]]:
+    """The explorer's ``compute`` for ``{display name: model}``: a reader's text → one
+    :func:`~memviz.analysis.connectivity.compute_connectivity` result per model, yielded as each finishes (the
+    progress bar counts them). Any :class:`~memviz.models.protocol.CharacterModel`: memviz's own, a Transformer,
+    flax's ``nnx.RNN``, a plain function; ``vocab``: the vocabulary they output."""
+    models = dict(models)
+
+    def compute(text: str) -> Iterator[ConnectivityResult]:
+        for name, model in models.items():
+            yield connectivity.compute_connectivity(model, text, vocab, name=name)
+
+    return compute
+
+
 class ConnectivityExplorer(widgets.VBox):
     """The article's connectivity figure as a widget: point, slider, walkthrough, hero animation, own text.
 
@@ -111,7 +126,7 @@ class ConnectivityExplorer(widgets.VBox):
         (default: the article's Nested LSTM, LSTM, GRU, then other models as given; None: as given).
       compute: optional ``text -> results``; when given, a text box and a button compute the
         connectivity of the reader's own text (once per text) and swap it in; "back to the
-        walkthrough" returns to the first results.
+        walkthrough" returns to the first results. ``own_text(models, vocab)`` makes one for any models.
       renderer: ``"vega"`` (in the browser: point at a character to select it, click to pin it, arrow
         keys, Home/End) or ``"svg"`` (an SVG drawn by vl-convert in the kernel for every position).
       walkthrough: optional ``position -> caption`` for this text's walkthrough buttons (e.g.
@@ -348,7 +363,8 @@ class AutocompleteDemo(anywidget.AnyWidget):
     ``word (xx.xx%)``. Keystrokes are coalesced (one request in flight; the newest text goes next).
 
     Args:
-      models: ``{display name: model}``, e.g. ``{run.name: run.model for run in runs.values()}``.
+      models: ``{display name: model}``, e.g. ``{run.name: run.model for run in runs.values()}``; any
+        :class:`~memviz.models.protocol.CharacterModel` (a Transformer, flax's ``nnx.RNN``, a plain function).
       vocab: the models' vocabulary.
       text: the first text shown (the article's demo types "parts of north af").
 
@@ -377,7 +393,7 @@ class AutocompleteDemo(anywidget.AnyWidget):
 
     def __init__(
         self,
-        models: Mapping[str, object],
+        models: Mapping[str, CharacterModel],
         vocab,
         *,
         text: str = "parts of north af",
@@ -408,7 +424,7 @@ class AutocompleteDemo(anywidget.AnyWidget):
         """Suggest for ``text`` and send the view its panels (``seq``: the browser's request number)."""
         start = time.perf_counter()
         try:
-            self.suggestions = autocomplete.suggest_all(self._models, text, self._vocab, k=self._k)  # type: ignore[arg-type]
+            self.suggestions = autocomplete.suggest_all(self._models, text, self._vocab, k=self._k)
         except Exception as error:  # shown in the widget instead of lost in the kernel log
             self.result = {"seq": seq, "error": f"could not suggest: {error}"}
             return

@@ -32,6 +32,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from memviz.core.model_names import DISPLAY_NAMES
+from memviz.models import registry
 from memviz.models.cells import CELLS, COMPUTE_DTYPES, RecurrentCell, check_compute_dtype, make_cell
 
 #: Input alphabet size: <eos> (padding, id 0), space, a–z.
@@ -42,7 +43,7 @@ NUM_CHARS = 28
 class ModelConfig:
     """Architecture of one autocomplete model."""
 
-    cell: str = "gru"  # registry name in memviz.models.cells.CELLS: rnn | lstm | gru | nlstm
+    cell: str = "gru"  # memviz.models.cells.CELLS: rnn | lstm | gru | nlstm; or a name of memviz.models.registry
     num_layers: int = 2  # stacked recurrent layers (the article: 2 for GRU/LSTM, 1 for Nested LSTM)
     hidden_features: int = 600  # units per layer
     embedding_features: int = 600  # the article ties this to the units (one `latent_dim`)
@@ -52,8 +53,14 @@ class ModelConfig:
     wavefront: bool = False  # run stacked layers as one wavefront scan (a GPU speed knob; needs embedding = units)
 
     def __post_init__(self):
-        if self.cell not in CELLS:
-            raise ValueError(f"unknown cell {self.cell!r}; choose one of {', '.join(sorted(CELLS))}")
+        if self.cell not in CELLS and registry.registered(self.cell) is None:
+            own = registry.registered_names()
+            raise registry.UnknownModel(
+                self.cell,
+                f"unknown cell {self.cell!r}; choose one of {', '.join(sorted(CELLS))}"
+                + (f" or your models {', '.join(own)}" if own else "")
+                + ", or register your own model under that name first (memviz.register_model)",
+            )
         for name in ("num_layers", "hidden_features", "embedding_features", "unroll"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
@@ -68,8 +75,10 @@ class ModelConfig:
 
     @property
     def display_name(self) -> str:
-        """The cell's name as the article writes it (``"GRU"``, ``"LSTM"``, ``"Nested LSTM"``)."""
-        return DISPLAY_NAMES[self.cell]
+        """The cell's name as the article writes it (``"GRU"``, ``"LSTM"``, ``"Nested LSTM"``), or a registered
+        model's label."""
+        arch = registry.registered(self.cell)
+        return arch.display if arch is not None else DISPLAY_NAMES[self.cell]
 
 
 class AutocompleteModel(nnx.Module):

@@ -144,3 +144,17 @@ def check_vocabulary(model: CharacterModel, num_words: int) -> None:
             "vocabulary it was trained with (e.g. run.dataset().vocab, or load_dataset(..., "
             f"vocab_size={model.num_words - 2}))"
         )
+
+
+def traceable_logits(model: CharacterModel) -> Callable[[jax.Array], jax.Array]:
+    """``model.logits_from_embedded`` as a pure function of the embedded input, for any JAX transform.
+
+    The model is split into graph and state once, and merged into a fresh copy at every call, inside whatever
+    transform calls it (``jax.vjp``, ``jax.jacrev``, ``jax.jvp``, ``jax.vmap``, ``jax.lax.map``): a module that
+    updates a variable as it runs (``nnx.RNN`` counts its random keys) then updates its own copy, where calling the
+    module itself under a transform raises ``TraceContextError``.
+    """
+    if not isinstance(model, nnx.Module):  # a plain object following the protocol: nothing to split
+        return model.logits_from_embedded
+    graphdef, state = nnx.split(model)
+    return lambda embedded: nnx.merge(graphdef, state, copy=True).logits_from_embedded(embedded)

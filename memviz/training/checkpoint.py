@@ -16,7 +16,10 @@ diverged state, and restoring one is an error.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ import pandas as pd
 from flax import nnx
 
 from memviz.core.files import write_text
+from memviz.models import registry
 from memviz.training.presets import RunConfig
 
 CONFIG_FILE = "config.json"
@@ -48,6 +52,11 @@ def read_config(directory: str | Path) -> RunConfig | None:
         return None
     try:
         return RunConfig.from_json(path.read_text())
+    except registry.UnknownModel as err:
+        raise CheckpointError(
+            f"{path.parent} is a run of the model {err.name!r}, which is not registered in this session: register "
+            f"its builder first (memviz.register_model({err.name!r}, build)), then load it"
+        ) from err
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"{path} is not a valid memviz run config ({err}); fix or remove it") from err
 
@@ -113,28 +122,128 @@ def restore(mngr: ocp.CheckpointManager, like: dict[str, Any], step: int | None 
     Only the items named in ``like`` are read (a model needs ``params`` only; resuming also needs
     ``opt_state``); arrays come back in ``like``'s dtypes.
 
-    A checkpoint that can't be read, or whose arrays don't fit ``like``, is an error: never a
-    silent re-initialisation.
+    A checkpoint that can't be read, or whose arrays don't fit ``like``, is a :class:`CheckpointError`
+    (never a silent re-initialisation): a short message naming the run and the step, what is wrong and
+    what to do, with orbax's own error chained as its cause.
     """
     step = mngr.latest_step() if step is None else step
     if step is None:
         raise CheckpointError(f"no checkpoint in {mngr.directory}")
-    where = mngr.directory / str(step)
+    where = Path(str(mngr.directory)) / str(step)
+    _check_items(like, where)
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
     # Compare shapes before reading: a restore that fails midway leaves reads in flight, whose callbacks
     # then print "Event loop is closed" tracebacks after the error.
     _check_shapes(abstract, where)
+    _silence_failed_read_echoes()
     try:
         args = ocp.args.Composite(**{k: ocp.args.StandardRestore(v) for k, v in abstract.items()})
         restored = dict(mngr.restore(step, args=args))
-    except Exception as err:  # orbax raises many types for corrupt or mismatched data
-        raise CheckpointError(
-            f"checkpoint {where} could not be restored: {type(err).__name__}: {err}\n"
-            "It may be corrupt or from another configuration. Delete that step's folder to fall back to an "
-            "earlier checkpoint, or train into a new directory."
-        ) from err
+    except Exception as err:  # orbax raises many types for corrupt data
+        raise damaged(where, err) from err
     _check_finite(restored, where)
     return step, restored
+
+
+def damaged(where: Path, err: BaseException) -> CheckpointError:
+    """The error for the checkpoint folder ``where`` (``<run>/checkpoints/<step>``) that could not be read because of
+    ``err``: one sentence naming the run and the step, with what to do (orbax's message, with its TensorStore spec
+    of several KB, stays in ``err``, to chain as the cause)."""
+    run, step = where.parent.parent, where.name
+    return CheckpointError(
+        f"the checkpoint at step {step} of the run in {run} is damaged: it could not be restored "
+        f"({type(err).__name__} while reading it). Delete its folder {where} to resume from an earlier checkpoint, "
+        "or train the run again."
+    )
+
+
+def _from_orbax(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is an echo of a failed read: raised in orbax's or TensorStore's code, or the closed-loop
+    error of a TensorStore read that finished after orbax's event loop closed (``call_soon_threadsafe`` called
+    from TensorStore's C++ thread, with no Python caller)."""
+    if exc is None:
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    if isinstance(exc, RuntimeError) and "Event loop is closed" in str(exc):
+        return bool(frames) and frames[0].name == "call_soon_threadsafe"
+    return "tensorstore" in str(exc).lower() or any(
+        "orbax" in frame.filename or "tensorstore" in frame.filename for frame in frames
+    )
+
+
+def _not_an_echo(record: logging.LogRecord) -> bool:
+    """A logging filter: drop asyncio's ``... exception was never retrieved`` about a failed read of orbax."""
+    echo = "exception was never retrieved" in record.getMessage()
+    return not (echo and record.exc_info is not None and _from_orbax(record.exc_info[1]))
+
+
+_echoes_silenced = False
+
+
+def _silence_failed_read_echoes() -> None:
+    """Keep the reads that a failed restore leaves in flight quiet: when they end, after orbax closed its event
+    loop, they report ``Event loop is closed`` (to ``sys.unraisablehook``) and asyncio logs their unretrieved
+    errors, each with a TensorStore spec of several KB, at any later moment. Only those echoes are dropped (the
+    error itself is raised as usual); installed once per process."""
+    global _echoes_silenced
+    if _echoes_silenced:
+        return
+    _echoes_silenced = True
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not _from_orbax(unraisable.exc_value):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    logging.getLogger("asyncio").addFilter(_not_an_echo)
+
+
+def saved_items(directory: str | Path, step: int | None = None) -> set[str]:
+    """The items (``params``, ``opt_state``) saved in the run's checkpoint at ``step`` (default: the newest);
+    empty when there is none."""
+    steps = checkpoint_steps(directory)
+    step = steps[-1] if step is None and steps else step
+    where = Path(directory) / CHECKPOINT_DIR / str(step)
+    return {p.name for p in where.iterdir() if p.is_dir()} if step is not None and where.is_dir() else set()
+
+
+def checkpoint_steps(directory: str | Path) -> list[int]:
+    """The steps of the checkpoints in ``directory`` (a run directory), in increasing order."""
+    folder = Path(directory) / CHECKPOINT_DIR
+    return sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and p.is_dir()) if folder.is_dir() else []
+
+
+def run_kind(directory: str | Path) -> str | None:
+    """What ``directory`` holds: ``"training"`` (checkpoints with the optimiser state: it can be resumed),
+    ``"export"`` (the parameters only, :func:`export_params`: it loads but does not resume, as the shipped
+    models), or None (no checkpoint)."""
+    items = saved_items(directory)
+    if not items:
+        return None
+    return "training" if "opt_state" in items else "export"
+
+
+def _check_items(like: dict[str, Any], where: Path) -> None:
+    """Raise CheckpointError when the checkpoint at ``where`` lacks an item of ``like`` (an exported run, which
+    holds the parameters only, asked for its optimiser state to resume)."""
+    if not where.is_dir():
+        return  # the restore reports it
+    saved = {p.name for p in where.iterdir() if p.is_dir()}
+    missing = sorted(set(like) - saved)
+    if not missing:
+        return
+    run = where.parent.parent
+    if saved == {"params"}:
+        raise CheckpointError(
+            f"{run} holds an exported model (the parameters only, step {where.name}): it loads for analysis "
+            "(memviz.training.pretrained.load_run) but cannot be resumed; train into a new directory instead."
+        )
+    raise CheckpointError(
+        f"the checkpoint at step {where.name} of the run in {run} lacks {', '.join(missing)} (it holds "
+        f"{', '.join(sorted(saved)) or 'nothing'}): it is damaged or not a memviz checkpoint. Delete its folder "
+        f"{where} to resume from an earlier checkpoint, or train the run again."
+    )
 
 
 def _saved_shapes(where: Path, item: str) -> dict[str, tuple[int, ...]] | None:

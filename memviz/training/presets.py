@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from memviz.data import SEED
+from memviz.models import registry
 from memviz.models.cells import CELLS
 from memviz.models.model import ARTICLE_MODELS, ModelConfig
 
@@ -128,8 +129,9 @@ def _cpu(cell: str) -> RunConfig:
     # the 4,096-word vocabulary. The length follows each cell's step time (the LSTM's is the slowest);
     # Adam at 5e-3 with a cosine decay to zero learns the most in that budget (the article: constant 1e-3;
     # sweep in benchmarks/results/train_throughput_h200.md).
-    hidden = {"rnn": 256, "gru": 256, "lstm": 256, "nlstm": 192}[cell]
-    steps = {"rnn": 1200, "gru": 1200, "lstm": 1000, "nlstm": 1100}[cell]
+    # A model of your own (memviz.register_model) gets the GRU's width and length.
+    hidden = {"rnn": 256, "gru": 256, "lstm": 256, "nlstm": 192}.get(cell, 256)
+    steps = {"rnn": 1200, "gru": 1200, "lstm": 1000, "nlstm": 1100}.get(cell, 1200)
     return RunConfig(
         model=ModelConfig(cell=cell, num_layers=1, hidden_features=hidden, embedding_features=hidden, num_words=4098),
         train=TrainConfig(
@@ -167,14 +169,22 @@ PRESETS = {"article": _article, "cpu": _cpu, "tiny": _tiny}
 
 
 def get_preset(name: str, cell: str) -> RunConfig:
-    """The configuration of preset ``name`` for the cell ``cell``."""
+    """The configuration of preset ``name`` for the cell ``cell``: one of memviz's cells, or a model registered with
+    :func:`memviz.register_model` (the GRU's width and length, then the registered ``defaults``)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    if cell not in CELLS:
-        raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(sorted(CELLS))}")
+    if cell not in CELLS and registry.registered(cell) is None:
+        raise ValueError(
+            f"unknown cell {cell!r}; choose one of {', '.join(sorted(CELLS))}, or register your own model under "
+            "that name first (memviz.register_model)"
+        )
     if name == "article" and cell not in ARTICLE_MODELS:
         raise ValueError(f"the article trained only {', '.join(ARTICLE_MODELS)}; cell {cell!r} has no article preset")
-    return PRESETS[name](cell)
+    config = PRESETS[name](cell)
+    arch = registry.registered(cell)
+    if arch is not None and arch.defaults:
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, **dict(arch.defaults)))
+    return config
 
 
 def smoke_mode() -> bool:

@@ -7,8 +7,10 @@ inside the installed package.
 With ``MEMVIZ_SMOKE=1`` everything switches to the ``tiny`` preset, trained in seconds.
 
 ``MEMVIZ_RUNS_DIR=/path/to/runs`` makes ``load`` use your own runs instead of the shipped ones: a run saved
-in ``$MEMVIZ_RUNS_DIR/<cell>`` (e.g. by ``memviz train --preset article --out $MEMVIZ_RUNS_DIR/gru``) is
-restored with its own configuration, whatever its preset.
+in ``$MEMVIZ_RUNS_DIR/<cell>`` is restored with its own configuration, whatever its preset. It may be of
+either kind :func:`load_run` reads: a training run (``memviz train --preset article --out
+$MEMVIZ_RUNS_DIR/gru``; an unfinished one is resumed) or an exported one, the parameters only, as the shipped
+models are (a copy of ``data/pretrained/``, or :func:`memviz.training.checkpoint.export_params`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from pathlib import Path
 
 from memviz.core.model_names import ARTICLE_CELLS
 from memviz.core.paths import DATA_DIR, cache_dir, work_dir
-from memviz.training import checkpoint
+from memviz.training import checkpoint, train
 from memviz.training.presets import get_preset, smoke_mode
-from memviz.training.train import Run, load_or_train, load_run
+from memviz.training.train import Run, load_or_train
 
 PRETRAINED_DIR = DATA_DIR / "pretrained"
 #: Environment variable naming a folder of your own runs (``<cell>/`` each) that ``load`` prefers to the shipped ones.
@@ -37,14 +39,7 @@ def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None
     if smoke_mode():
         return load_or_train(get_preset("tiny", cell), cache_dir() / "smoke" / cell, progress=False)
     if os.environ.get(RUNS_ENV) and not retrain:
-        own = Path(os.environ[RUNS_ENV]).expanduser() / cell
-        config = checkpoint.read_config(own)
-        if config is None:
-            raise FileNotFoundError(
-                f"${RUNS_ENV} is set, but {own} holds no memviz run ({checkpoint.CONFIG_FILE} is "
-                f"missing): train one with `memviz train --cell {cell} --out {own}`, or unset {RUNS_ENV}"
-            )
-        return load_or_train(config, own, progress=progress)  # restored if complete, else resumed
+        return _load_own(cell, Path(os.environ[RUNS_ENV]).expanduser() / cell, progress=progress)
     shipped = PRETRAINED_DIR / cell
     if not retrain and (shipped / checkpoint.CONFIG_FILE).exists():
         return load_run(shipped)
@@ -57,6 +52,43 @@ def load(cell: str, *, retrain: bool = False, runs_dir: str | Path | None = None
     elif progress:
         print(f"training {cell} into {directory} (an interrupted run resumes from there)")
     return load_or_train(get_preset("cpu", cell), directory, progress=progress)
+
+
+def load_run(directory: str | Path) -> Run:
+    """The run saved in ``directory``, at its newest checkpoint, with its config and history: a training run
+    (``memviz train --out``; checkpoints with the optimiser state) or an exported one (the parameters only, as the
+    shipped models in ``data/pretrained/``; :func:`memviz.training.checkpoint.export_params`). Nothing is trained.
+
+    ``FileNotFoundError`` when ``directory`` holds no run or no checkpoint; ``CheckpointError`` when its newest
+    checkpoint is damaged (saying what to do).
+    """
+    directory = Path(directory)
+    if checkpoint.read_config(directory) is None:
+        raise FileNotFoundError(
+            f"{directory} holds no memviz run ({checkpoint.CONFIG_FILE} is missing): name a folder that "
+            "`memviz train --out` made, or an exported run such as data/pretrained/gru"
+        )
+    if checkpoint.run_kind(directory) is None:
+        raise FileNotFoundError(
+            f"{directory} holds a run config but no checkpoint yet: train it with `memviz train --resume --out "
+            f"{directory}` (and the same --cell and --preset)"
+        )
+    return train.load_run(directory)
+
+
+def _load_own(cell: str, own: Path, *, progress: bool) -> Run:
+    """``load``'s run from ``$MEMVIZ_RUNS_DIR``: an exported run or a finished training run is restored, an
+    unfinished training run resumed (and finished) first."""
+    config = checkpoint.read_config(own)
+    if config is None:
+        raise FileNotFoundError(
+            f"${RUNS_ENV} is set, but {own} holds no memviz run ({checkpoint.CONFIG_FILE} is "
+            f"missing): train one with `memviz train --cell {cell} --out {own}`, or copy an exported run there "
+            f"(such as data/pretrained/{cell}), or unset {RUNS_ENV}"
+        )
+    if checkpoint.run_kind(own) == "export":  # the parameters only: never resumed, whatever its step
+        return load_run(own)
+    return load_or_train(config, own, progress=progress)  # restored if complete, else resumed
 
 
 def load_matched(cell: str) -> Run | None:

@@ -28,7 +28,9 @@ from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec
 
 from memviz import data
+from memviz.models import registry
 from memviz.models.model import AutocompleteModel, ModelConfig
+from memviz.models.protocol import CharacterModel, check_vocabulary, logits_of
 from memviz.training import checkpoint as ckpt
 from memviz.training.loss import masked_cross_entropy
 from memviz.training.presets import RunConfig
@@ -42,7 +44,7 @@ class TrainingDiverged(RuntimeError):
 class Run:
     """A trained (or restored) model with everything needed to analyse it."""
 
-    model: AutocompleteModel
+    model: CharacterModel  # memviz's AutocompleteModel, or a registered model of your own
     config: RunConfig
     history: pd.DataFrame  # model, dataset (train|valid), sec, step, loss
     step: int
@@ -71,14 +73,32 @@ def dataset_for(config: RunConfig) -> data.Dataset:
     )
 
 
-def build_model(config: ModelConfig, seed: int) -> AutocompleteModel:
-    """A freshly initialised model of ``config``, its parameters drawn from ``nnx.Rngs(seed)``."""
-    return AutocompleteModel(config, rngs=nnx.Rngs(seed))
+def build_model(config: ModelConfig, seed: int) -> CharacterModel:
+    """A freshly initialised model of ``config``, its parameters drawn from ``nnx.Rngs(seed)``: memviz's own
+    :class:`AutocompleteModel` for its cells, a registered model's builder (:func:`memviz.register_model`) otherwise."""
+    arch = registry.registered(config.cell)
+    if arch is None:
+        return AutocompleteModel(config, rngs=nnx.Rngs(seed))
+    model = arch.build(config, nnx.Rngs(seed))
+    _check_built(model, config)
+    return model
 
 
-def batch_loss(model: AutocompleteModel, source: jax.Array, target: jax.Array) -> jax.Array:
+def _check_built(model, config: ModelConfig) -> None:
+    """A ``TypeError``/``ValueError`` unless a registered builder gave an NNX model of the protocol with the config's
+    number of output words."""
+    if not isinstance(model, nnx.Module) or not isinstance(model, CharacterModel):
+        raise TypeError(
+            f"the builder registered as {config.cell!r} returned {type(model).__name__}: it must return an nnx.Module "
+            "with name, num_words, embedding_table() and logits_from_embedded() (memviz.models.protocol)"
+        )
+    check_vocabulary(model, config.num_words)
+
+
+def batch_loss(model: CharacterModel, source: jax.Array, target: jax.Array) -> jax.Array:
     """Σ mask·CE / Σ mask over the whole batch, as TF's weighted mean reduction."""
-    ce, mask = masked_cross_entropy(model(source), target)
+    logits = model(source) if isinstance(model, AutocompleteModel) else logits_of(model, source)
+    ce, mask = masked_cross_entropy(logits, target)
     return jnp.sum(ce * mask) / jnp.maximum(jnp.sum(mask), 1)
 
 
@@ -348,9 +368,9 @@ class _Logger:
 def _progress_bar(config: RunConfig, start: int, enabled: bool):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
+    from memviz.core.progress import progress_bar
 
-    return tqdm(
+    return progress_bar(
         total=config.train.steps, initial=start, desc=f"{config.model.display_name} ({config.preset})", unit="step"
     )
 

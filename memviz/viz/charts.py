@@ -15,7 +15,7 @@ transform: compact, quick to validate, and the user's global settings stay untou
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import altair as alt
@@ -45,6 +45,7 @@ __all__ = [
     "suggestion_label",
     "autocomplete_panels",
     "connectivity_heatmap",
+    "attribution_heatmaps",
     "accuracy_frame",
     "accuracy_curves",
     "training_curves",
@@ -427,21 +428,48 @@ def connectivity_heatmap(result: ConnectivityResult, *, cell: int = style.MATRIX
     no ``MaxRowsError`` and no change to the global data transformer. Zero cells (including the causal
     upper triangle) are not drawn; the view is filled with the ratio-0 colour instead.
     """
-    exact = result.normalized()
+    return _matrix_chart(
+        _matrix_rows(result.normalized(), result.text),
+        result.length,
+        cell=cell,
+        color=alt.Color("r:Q", scale=style.connectivity_scale(), title=["connectivity", "(row max = 1)"]),
+        value_title="connectivity / row max",
+        title=f"{result.model}: connectivity matrix",
+    )
+
+
+def _matrix_rows(exact: np.ndarray, text: str) -> list[dict]:
+    """One row per output position of a ``(T, T)`` matrix: its nonzero cells as arrays (``i`` input positions,
+    ``ci`` their characters, ``r`` the values to 3 d.p.), for ``_matrix_chart``'s ``flatten``."""
     ratio = np.round(exact, 3)
     rows = []
-    for t_out in range(result.length):
+    for t_out in range(len(text)):
         (nonzero,) = np.nonzero(exact[t_out])
         rows.append(
             {
                 "t": t_out,
-                "c": result.text[t_out],
+                "c": text[t_out],
                 "i": nonzero.tolist(),
-                "ci": [result.text[i] for i in nonzero],
+                "ci": [text[i] for i in nonzero],
                 "r": ratio[t_out, nonzero].tolist(),
             }
         )
-    side = result.length * cell
+    return rows
+
+
+def _matrix_chart(
+    rows: list[dict],
+    length: int,
+    *,
+    cell: int,
+    color: alt.Color,
+    value_title: str,
+    title: str,
+    background: str = style.PANEL_BACKGROUND,
+):
+    """A T×T heatmap of ``_matrix_rows``: output position (rows) by input position, coloured by ``color``, on
+    ``background`` (the colour of the cells not drawn, zero)."""
+    side = length * cell
     axis = {"titleFont": style.SANS, "labelFont": style.SANS, "grid": False}
     return (
         alt.Chart(alt.InlineData(values=rows))
@@ -451,24 +479,60 @@ def connectivity_heatmap(result: ConnectivityResult, *, cell: int = style.MATRIX
             x=alt.X(
                 "i:O",
                 title="input position t",
-                axis=alt.Axis(values=list(range(0, result.length, 20)), labelAngle=0, **axis),
+                axis=alt.Axis(values=list(range(0, length, 20)), labelAngle=0, **axis),
             ),
-            y=alt.Y("t:O", title="output position t̃", axis=alt.Axis(values=list(range(0, result.length, 20)), **axis)),
-            color=alt.Color("r:Q", scale=style.connectivity_scale(), title=["connectivity", "(row max = 1)"]),
+            y=alt.Y("t:O", title="output position t̃", axis=alt.Axis(values=list(range(0, length, 20)), **axis)),
+            color=color,
             tooltip=[
                 alt.Tooltip("t:Q", title="output position"),
                 alt.Tooltip("c:N", title="output char"),
                 alt.Tooltip("i:Q", title="input position"),
                 alt.Tooltip("ci:N", title="input char"),
-                alt.Tooltip("r:Q", title="connectivity / row max", format=".3f"),
+                alt.Tooltip("r:Q", title=value_title, format=".3f"),
             ],
         )
         .properties(
             width=side,
             height=side,
-            title=alt.Title(f"{result.model}: connectivity matrix", anchor="start", font=style.SANS),
-            view=alt.ViewBackground(fill=style.PANEL_BACKGROUND, stroke=None),
+            title=alt.Title(title, anchor="start", font=style.SANS),
+            view=alt.ViewBackground(fill=background, stroke=None),
         )
+    )
+
+
+def attribution_heatmaps(
+    matrices: Mapping[str, np.ndarray], text: str, model: str, *, cell: int = style.MATRIX_CELL
+) -> alt.HConcatChart:
+    """One T×T heatmap per attribution method (``matrices``: method -> ``(T, T)`` ``[t_out, t_in]``, as
+    :func:`memviz.analysis.attribution.attributions` returns them), side by side, each drawn as
+    :func:`connectivity_heatmap`: every row divided by its largest magnitude. An unsigned method (all values
+    ≥ 0, such as connectivity) takes the connectivity palette on [0, 1]; a signed one a diverging palette on
+    [−1, 1] (red: the character raised the true word's logit, blue: lowered it). Zero cells are not drawn: they
+    show the panel's background, the colour of zero."""
+    panels = []
+    for method, matrix in matrices.items():
+        matrix = np.asarray(matrix, dtype=np.float64)
+        if matrix.shape != (len(text), len(text)):
+            raise ValueError(f"{method}: a {matrix.shape} matrix for a text of {len(text)} characters")
+        peak = np.abs(matrix).max(axis=1, keepdims=True)
+        scaled = np.divide(matrix, peak, out=np.zeros_like(matrix), where=peak > 0)
+        signed = bool((matrix < 0).any())
+        scale = alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True) if signed else style.connectivity_scale()
+        panels.append(
+            _matrix_chart(
+                _matrix_rows(scaled, text),
+                len(text),
+                cell=cell,
+                color=alt.Color("r:Q", scale=scale, title=["attribution", "(row max |·| = 1)"]),
+                value_title="attribution / row max |·|",
+                title=method,
+                background="#f7f7f7" if signed else style.PANEL_BACKGROUND,  # the diverging palette's zero
+            )
+        )
+    return (
+        alt.hconcat(*panels)
+        .resolve_scale(color="independent")
+        .properties(title=alt.Title(f"{model}: attributions of the true word's logit", anchor="start", font=style.SANS))
     )
 
 
