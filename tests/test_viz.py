@@ -260,3 +260,21 @@ def test_explorer_holds_every_position(article):
         np.testing.assert_allclose(rebuilt, result.normalized(), atol=5e-4)
         header = pd.DataFrame(spec["datasets"][f"header-{n}"])
         assert header.groupby("t").size().eq(4).all() and header.t.nunique() == 198
+
+
+def test_interval_grid_is_one_small_panel_per_measure():
+    import pandas as pd
+
+    from memviz.viz import checks
+
+    frame = pd.DataFrame(
+        [
+            {"model": m, "measure": k, "value": 0.5, "low": None if k == "one text" else 0.4, "high": 0.6}
+            for k in ("a", "b", "c", "d", "one text")
+            for m in ("GRU", "Transformer")
+        ]
+    )
+    spec = checks.interval_grid(frame).to_dict()
+    assert spec["columns"] == 3 and spec["resolve"]["scale"]["x"] == "independent"
+    assert spec["facet"]["sort"] == ["a", "b", "c", "d", "one text"]
+    assert spec["spec"]["layer"][0]["mark"]["type"] == "rule"  # the intervals, then the dots

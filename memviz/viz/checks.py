@@ -136,3 +136,35 @@ def scatter_lines(
     )
     text = base.mark_text(dx=7, dy=-7, fontSize=10).encode(y=f"{y}:Q", text=f"{label}:N")
     return alt.layer(rules, line, text).properties(width=width, height=height)
+
+
+def interval_grid(
+    frame: pd.DataFrame,
+    *,
+    y: str = "model",
+    facet: str = "measure",
+    columns: int = 3,
+    width: int = 200,
+    x_format: str = ".3~f",
+) -> alt.FacetChart:
+    """A small panel per ``facet`` value (e.g. per measure), ``columns`` to a row, each with its own x scale: a dot per
+    ``y`` (e.g. model) at ``value`` with its ``low``–``high`` rule (none where ``low`` is missing). Fits a screen where
+    one panel per measure stacked would not."""
+    order = list(dict.fromkeys(frame[y]))
+    base = alt.Chart().encode(
+        y=alt.Y(f"{y}:N", sort=order, title=None),
+        color=alt.Color(f"{y}:N", scale=model_scale(order), legend=None),
+    )
+    axis = alt.Axis(format=x_format, tickCount=4, grid=True)
+    rule = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", title=None, scale=alt.Scale(zero=False), axis=axis), x2="high:Q"
+    )
+    dots = base.mark_point(filled=True, size=55).encode(
+        x=alt.X("value:Q"),
+        tooltip=[y, facet] + [alt.Tooltip(f"{c}:Q", format=".3f") for c in ("value", "low", "high")],
+    )
+    layered = alt.layer(rule, dots, data=frame).properties(width=width, height=alt.Step(16))
+    sort = list(dict.fromkeys(frame[facet]))
+    header = alt.Header(labelFontSize=12, labelFontWeight="bold", title=None)
+    chart = layered.facet(facet=alt.Facet(f"{facet}:N", sort=sort, header=header), columns=columns)
+    return chart.resolve_scale(x="independent")
