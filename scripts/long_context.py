@@ -3,6 +3,7 @@
     python scripts/long_context.py train gru-c3e3 --until 6000        # -> runs/long/gru-c3e3, 1,000 steps a segment
     python scripts/long_context.py measure gru-c3e3                  # measure the checkpoints not measured yet
     python scripts/long_context.py table                             # every run's measures, one row per checkpoint
+    python scripts/long_context.py ship                              # -> data/long_context/measures.csv (no weights)
 
 A run is an entry of :data:`RUNS`: the ``cpu`` preset of a cell with changes (a constant learning rate, so
 that the run can be extended: a cosine decay is laid out over a fixed length). ``train`` trains to the next
@@ -35,6 +36,8 @@ from memviz.training.train import load_run, train
 
 RUNS_DIR = DATA_DIR.parent / "runs" / "long"
 MEASURES = "measures.csv"
+#: The shipped table of every measured checkpoint (notebook 03 draws it).
+SHIPPED = DATA_DIR / "long_context" / MEASURES
 #: The sizes of the measures: notebook 07's, as the shipped models and their variants were measured.
 SETTINGS = variants.SETTINGS
 
@@ -117,11 +120,16 @@ def main(argv: list[str] | None = None) -> int:
     m = sub.add_parser("measure")
     m.add_argument("name", choices=list(RUNS))
     sub.add_parser("table")
+    sub.add_parser("ship")
     args = parser.parse_args(argv)
     if args.command == "train":
         train_segments(args.name, args.until, args.segment)
     elif args.command == "measure":
         measure(args.name, load_run(RUNS_DIR / args.name), RUNS_DIR / args.name)
+    elif args.command == "ship":
+        frame = table().sort_values(["run", "step"], kind="stable")
+        write_text(SHIPPED, frame.to_csv(index=False))
+        print(f"wrote {len(frame)} rows ({frame.groupby('run').step.max().to_dict()}) to {SHIPPED}")
     else:
         frame = table()
         wide = frame.pivot_table(index=["run", "step"], columns="measure", values="value").reset_index()

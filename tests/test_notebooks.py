@@ -29,7 +29,7 @@ FIGURES = {
         "trained_gradient.png",
         "memory_timescales.png",
     ],
-    "03_training.ipynb": ["training_curves.png"],
+    "03_training.ipynb": ["training_curves.png", "context_by_step.png"],
     "04_autocomplete_accuracy.ipynb": ["accuracy_curves.png", "accuracy_baselines.png"],
     "05_connectivity_explorer.ipynb": ["connectivity_walkthrough_106.png", "explorer.html", "explorer_austen.html"],
     "06_memorization_vs_understanding.ipynb": ["seen_earlier.png", "share_in_word.png", "reach_back.png"],

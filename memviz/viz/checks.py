@@ -142,18 +142,22 @@ def interval_grid(
     frame: pd.DataFrame,
     *,
     y: str = "model",
+    colour: str | None = None,
     facet: str = "measure",
     columns: int = 3,
     width: int = 200,
     x_format: str = ".3~f",
 ) -> alt.FacetChart:
     """A small panel per ``facet`` value (e.g. per measure), ``columns`` to a row, each with its own x scale: a dot per
-    ``y`` (e.g. model) at ``value`` with its ``low``–``high`` rule (none where ``low`` is missing). Fits a screen where
-    one panel per measure stacked would not."""
-    order = list(dict.fromkeys(frame[y]))
+    ``y`` (e.g. model) at ``value`` with its ``low``–``high`` rule (none where ``low`` is missing), coloured by
+    ``colour`` (default ``y``; a column of model names keeps the article's colours, with a legend when it is not
+    ``y``). Fits a screen where one panel per measure stacked would not."""
+    order, colour = list(dict.fromkeys(frame[y])), colour or y
+    colours = list(dict.fromkeys(frame[colour]))
+    legend = None if colour == y else alt.Legend(title=colour.replace("_", " "), orient="bottom")
     base = alt.Chart().encode(
         y=alt.Y(f"{y}:N", sort=order, title=None),
-        color=alt.Color(f"{y}:N", scale=model_scale(order), legend=None),
+        color=alt.Color(f"{colour}:N", scale=model_scale(colours), legend=legend),
     )
     axis = alt.Axis(format=x_format, tickCount=4, grid=True)
     rule = base.mark_rule(strokeWidth=2).encode(
