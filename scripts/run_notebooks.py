@@ -32,7 +32,12 @@ from nbformat.sign import NotebookNotary
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 #: Figures the README shows, copied from the run's figures into docs/gallery/ (tracked) by --update-gallery.
-GALLERY = ["connectivity_walkthrough_106.png", "accuracy_curves.png", "training_curves.png"]
+GALLERY = [
+    "connectivity_walkthrough_106.png",
+    "accuracy_curves.png",
+    "training_curves.png",
+    "own_models_connectivity.png",
+]
 
 
 def notebooks(prefixes: list[str]) -> list[Path]:

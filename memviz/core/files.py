@@ -77,7 +77,10 @@ def make_parents(path: str | Path) -> None:
 
 
 def _about_temporary(err: OSError, tmp: Path) -> bool:
-    """Whether ``err``, raised while writing the temporary file ``tmp``, is about that file (names it) or the disk."""
+    """Whether ``err``, raised while writing the temporary file ``tmp``, is about that file (names it) or the disk; a
+    library's own ``OSError`` subclass with no ``errno`` (e.g. a ``DownloadError`` naming the file) is not."""
+    if err.errno is None:
+        return False
     named = {str(err.filename), str(err.filename2)}
     return str(tmp) in named or tmp.name in str(err) or err.errno in _DISK_ERRNOS
 
