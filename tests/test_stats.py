@@ -38,3 +38,18 @@ def test_zero_denominator_is_nan_and_bad_shapes_are_refused():
     assert got.value[0] == 0 and np.isnan(got.value[1]) and np.isnan(got.low[1])
     with pytest.raises(ValueError, match="same shape"):
         stats.bootstrap_ratio(np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+def test_a_proportion_with_no_hits_has_an_interval_of_nonzero_width():
+    from memviz.evaluation import stats
+
+    counts = np.full((40, 2), 3)  # 40 sequences, 3 positions each, two cells
+    hits = np.zeros_like(counts)
+    hits[:, 1] = 1  # the second cell: a third of the positions are hits
+    plain = stats.bootstrap_ratio(hits, counts)
+    assert plain.low[0] == plain.high[0] == 0  # the bootstrap collapses at 0 hits
+    honest = stats.proportion_interval(hits, counts)
+    assert honest.value[0] == 0 and honest.low[0] == 0 and 0.02 < honest.high[0] < 0.05  # Wilson: 3.07 % for 0 in 120
+    assert honest.low[1] == plain.low[1] and honest.high[1] == plain.high[1]  # elsewhere the bootstrap's own
+    low, high = stats.wilson(np.array([0, 120]), np.array([120, 120]))
+    np.testing.assert_allclose([low[0], high[1]], [0, 1]) and np.testing.assert_allclose(high[0], 1 - low[1])

@@ -114,14 +114,31 @@ def test_captions_reflect_the_outputs():
     text = walkthrough.caption([gru, lstm], p, "recall")
     lines = text.split("\n")
     assert (
-        lines[0].startswith("A repeated word recalled") and "“e” of “elton”" in lines[0] and "position 12" in lines[0]
-    )
+        lines[0].startswith("A repeated word recalled from its first letter: the GRU and LSTM put")
+        and "“e” of “elton”" in lines[0]
+        and "position 12" in lines[0]
+    )  # the test's rows spread evenly: 6 of the 40 characters before "e" are the first "elton"
     assert lines[1].startswith("GRU: elton 95%, zzz 5.0%, yyy 1.0% (top-1 right)")
     assert lines[2].startswith("LSTM: zzz 50%, elton 20%, yyy 10% (top-1 wrong)")
     assert "on the word's earlier occurrence" in lines[1]
     retrained = result("GRU", right={p: 0.42})
     assert "elton 42%" in walkthrough.caption([retrained, lstm], p)
     assert walkthrough.caption_html("a < b\nc") == "a &lt; b<br>c"
+
+
+def test_a_repeated_word_is_called_recalled_only_where_a_model_looks_back_at_it():
+    p, n = position(7, 1), len(TEXT)
+    near = np.zeros((n, n))
+    near[p, p - 3 : p + 1] = 1.0  # the row's connectivity all on the current and previous word
+    looking = np.zeros((n, n))
+    looking[p, p - 3 : p + 1] = 1.0
+    looking[p, position(3, 1)] = 0.5  # and some on the first "elton"
+    gru, lstm = result("GRU", right={p: 0.9}, raw=near), result("LSTM", raw=near)
+    title = walkthrough.story_title([gru, lstm], p, "recall")
+    assert title.startswith("a repeated word predicted at its first letter, not recalled")
+    assert walkthrough.caption([gru, lstm], p, "recall").startswith("A repeated word predicted at its first letter")
+    title = walkthrough.story_title([gru, result("LSTM", raw=looking)], p, "recall")
+    assert title.startswith("a repeated word recalled from its first letter: the LSTM puts at least 1%")
 
 
 def test_choose_sequence_prefers_complete_stories_then_fewest_unknowns():

@@ -14,9 +14,11 @@ about *have* or *been*). One position per story of the article:
 1. ``"context"`` -- a word predicted from context before its letters: 0 characters typed (the
    word's leading space) and at least one model's top-1 is right; the one where a right model is
    most confident.
-2. ``"recall"`` -- a repeated word recalled from its first letter: the word was already a target
-   earlier in the sequence, 1 character typed, and at least one model's top-1 is right; the one
-   where a right model is most confident.
+2. ``"recall"`` -- a repeated word at its first letter: the word was already a target earlier in the
+   sequence, 1 character typed, and at least one model's top-1 is right; the one where a right model
+   is most confident. Whether the models *recalled* it is read from them: its title says so only where
+   a model puts at least :data:`RECALLED` of its connectivity on the earlier occurrence
+   (:func:`story_title`).
 3. ``"far back, still wrong"`` -- a model connects far back and still predicts wrong: 0 or 1
    characters typed, a model's top-1 is wrong; the (position, model) with the largest share of
    connectivity further back than the previous word.
@@ -47,9 +49,13 @@ COMMON = 100
 #: The article's three stories, in the order the walkthrough tells them.
 STORIES = {
     "context": "a word predicted from context, before its letters",
-    "recall": "a repeated word recalled from its first letter",
+    "recall": "a repeated word at its first letter: recalled from its earlier occurrence, or not",
     "far back, still wrong": "a model connects far back and still predicts wrong",
 }
+
+
+#: The share of a row's connectivity on a word's earlier occurrence from which a caption says "recalled".
+RECALLED = 0.01
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +139,26 @@ def model_line(result: ConnectivityResult, position: int, *, recall: bool = Fals
     return f"{result.model}: {top} (top-1 {verdict}); {where}"
 
 
+def story_title(results: Sequence[ConnectivityResult], position: int, story: str) -> str:
+    """The story's title at ``position``, as the models' outputs bear it out: for ``"recall"``, "recalled" only for
+    the models that put at least :data:`RECALLED` of their connectivity on the word's earlier occurrence."""
+    if story != "recall":
+        return STORIES[story]
+    shares = {r.model: regions(r, position).earlier for r in results}
+    recalling = [m for m, share in shares.items() if share >= RECALLED]
+    if not recalling:
+        return (
+            f"a repeated word predicted at its first letter, not recalled: no model puts {RECALLED:.0%} of its "
+            "connectivity on the earlier occurrence"
+        )
+    names = recalling[0] if len(recalling) == 1 else ", ".join(recalling[:-1]) + " and " + recalling[-1]
+    verb, its = ("puts", "its") if len(recalling) == 1 else ("put", "their")
+    return (
+        f"a repeated word recalled from its first letter: the {names} {verb} at least {RECALLED:.0%} of {its} "
+        "connectivity on the earlier occurrence"
+    )
+
+
 def caption(results: Sequence[ConnectivityResult], position: int, story: str | None = None) -> str:
     """A caption generated from the models' outputs at ``position``: a header line, then one line per model."""
     first = results[0]
@@ -144,7 +170,8 @@ def caption(results: Sequence[ConnectivityResult], position: int, story: str | N
         if earlier:
             header += f", a word that appeared earlier (from position {earlier[0]})"
     if story is not None:
-        header = f"{STORIES[story][0].upper()}{STORIES[story][1:]}. {header}"
+        title = story_title(results, position, story)
+        header = f"{title[0].upper()}{title[1:]}. {header}"
     return "\n".join([header] + [model_line(r, position, recall=recall) for r in results])
 
 

@@ -11,15 +11,16 @@ import numpy as np
 import pandas as pd
 
 from memviz.evaluation.metrics import hits_by_chars_typed
-from memviz.evaluation.stats import Interval, bootstrap_ratio
+from memviz.evaluation.stats import Interval, bootstrap_ratio, proportion_interval
 
 
 def accuracy_interval(
     source, target, lengths, topk_ids, *, max_chars: int, where=None, seed: int = 0, resamples: int = 1000
 ) -> Interval:
-    """Top-1…k accuracy by characters typed, ``(k, L)``, with a bootstrap interval over sequences."""
+    """Top-1…k accuracy by characters typed, ``(k, L)``, with a bootstrap interval over sequences (at least the Wilson
+    interval where there are no hits or only hits: :func:`memviz.evaluation.stats.proportion_interval`)."""
     hits, counts = hits_by_chars_typed(source, target, lengths, topk_ids, max_chars=max_chars, where=where)
-    return bootstrap_ratio(hits, np.broadcast_to(counts[:, None, :], hits.shape), seed=seed, resamples=resamples)
+    return proportion_interval(hits, np.broadcast_to(counts[:, None, :], hits.shape), seed=seed, resamples=resamples)
 
 
 def interval_frame(interval: Interval, **columns) -> pd.DataFrame:

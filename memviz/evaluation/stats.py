@@ -111,6 +111,38 @@ def bootstrap_ratio(
     return Interval(value=value, low=low, high=high, level=level)
 
 
+def wilson(hits: np.ndarray, n: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """The Wilson score interval ``(low, high)`` of a proportion of ``hits`` in ``n`` (elementwise; NaN where n = 0):
+    honest at 0 and at n hits, where a percentile bootstrap collapses to a point."""
+    from statistics import NormalDist
+
+    hits, n = np.asarray(hits, np.float64), np.asarray(n, np.float64)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = (hits + z**2 / 2) / (n + z**2)
+        half = z / (n + z**2) * np.sqrt(hits * (n - hits) / n + z**2 / 4)
+    low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    return np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
+
+
+def proportion_interval(
+    hits: np.ndarray, counts: np.ndarray, *, resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0
+) -> Interval:
+    """A proportion (``hits.sum(0) / counts.sum(0)``, per-sequence sums ``(n, ...)``) with its bootstrap interval over
+    sequences, widened to at least the Wilson interval where no or every position is a hit: there the bootstrap
+    interval has zero width (every resample gives 0 %), which says nothing about how rare a hit is."""
+    boot = bootstrap_ratio(hits, counts, resamples=resamples, level=level, seed=seed)
+    total, n = np.asarray(hits, np.float64).sum(0), np.asarray(counts, np.float64).sum(0)
+    low, high = wilson(total, n, level)
+    edge = (total == 0) | (total == n)
+    return Interval(
+        value=boot.value,
+        low=np.where(edge, np.fmin(boot.low, low), boot.low),
+        high=np.where(edge, np.fmax(boot.high, high), boot.high),
+        level=level,
+    )
+
+
 def bootstrap_mean(values: np.ndarray, *, resamples: int = RESAMPLES, level: float = LEVEL, seed: int = 0) -> Interval:
     """Interval for the mean over the first axis of ``values (n, ...)`` (one value per sequence)."""
     values = np.asarray(values, np.float64)

@@ -2,6 +2,8 @@
 a GRUCell, a 2-layer causal Transformer in Flax NNX, a plain function of char one-hots) through every memviz analysis,
 with no glue beyond memviz's documented adapters. Run by tests/test_outside_clone.py in a temporary folder."""
 
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -59,7 +61,8 @@ function = memviz.FunctionModel(apply, params, num_words=WORDS, name="bag of cha
 
 source, targets = data.align(" " + TEXT, dataset.vocab)
 LAST = len(source) - 1  # the last row is checked against jax.grad on the original model
-for model in (flax_gru, transformer, function):
+MODELS = {"flax-gru": flax_gru, "transformer": transformer, "function": function}
+for model in [MODELS[name] for name in sys.argv[1:]] or MODELS.values():
     result = memviz.compute_connectivity(model, TEXT, dataset.vocab)
     if model is function:
         onehot = jax.nn.one_hot(source, 28)[None]
