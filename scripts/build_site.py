@@ -29,7 +29,13 @@ from nbconvert import HTMLExporter
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET = "application/vnd.jupyter.widget-view+json"
 #: The standalone page (exported by the notebook, in ``figures/``) of each explorer the notebook shows, in order.
-EXPLORER_PAGES = {"05_connectivity_explorer.ipynb": ["explorer.html", "explorer_austen.html"]}
+EXPLORER_PAGES = {
+    "05_connectivity_explorer.ipynb": [
+        "explorer_austen.html",
+        "explorer.html",
+    ],  # section 3 (Austen), then 5 (article's)
+    "09_your_own_model.ipynb": ["explorer_own_models.html"],
+}
 MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 #: jupyter-server-mathjax ships MathJax 2.7 with the STIX-Web fonts only (as the classic notebook used it).
 MATHJAX_FONTS = """<script type="text/x-mathjax-config">

@@ -45,7 +45,12 @@ FIGURES = {
         "seeds.png",
     ],
     "08_autocomplete_live.ipynb": ["autocomplete_demo.png"],
-    "09_your_own_model.ipynb": ["own_models_connectivity.png", "own_models_measures.png", "own_models_accuracy.png"],
+    "09_your_own_model.ipynb": [
+        "own_models_connectivity.png",
+        "explorer_own_models.html",
+        "own_models_measures.png",
+        "own_models_accuracy.png",
+    ],
 }
 
 
@@ -250,8 +255,12 @@ def test_static_site(outputs):
                 inner.wait_for_selector(".memviz-explorer[data-position]", timeout=30_000)
                 assert inner.locator("svg text").count() > 100, f"{path.name}: an explorer drew nothing"
             assert page.locator("text=model not found").count() == 0
+            pages = [frame.get_attribute("src") for frame in page.locator("iframe.memviz-site-explorer").all()]
+            expected = build_site.EXPLORER_PAGES.get(path.name.replace(".html", ".ipynb"), [])
+            assert pages == [f"figures/{name}" for name in expected], (
+                f"{path.name}: explorers {pages}"
+            )  # in section order
             if path.name.startswith("05"):
-                assert page.locator("iframe.memviz-site-explorer").count() == 2
                 page.wait_for_function(
                     "document.querySelectorAll('.MathJax, .MathJax_Display, mjx-container').length > 0", timeout=30_000
                 )
