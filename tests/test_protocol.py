@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
+from own_models_helpers import CausalTransformer
 
 from memviz import data
 from memviz.analysis import connectivity
@@ -61,40 +62,15 @@ def test_flax_rnn_cells(cell):
     assert result.model == f"flax {cell}" and len(result.top_words[0]) == 3
 
 
-class CausalTransformer(nnx.Module):
-    """A one-block causal Transformer over 28 symbols (learned positions): a reader's own model."""
-
-    def __init__(self, *, rngs: nnx.Rngs, width: int = 8, length: int = 32):
-        self.embed = nnx.Embed(NUM_CHARS, width, rngs=rngs)
-        self.position = nnx.Param(0.1 * jax.random.normal(rngs.params(), (length, width)))
-        self.attention = nnx.MultiHeadAttention(2, width, decode=False, rngs=rngs)
-        self.mlp = nnx.Linear(width, width, rngs=rngs)
-        self.head = nnx.Linear(width, WORDS, rngs=rngs)
-
-    def body(self, e):
-        x = e + self.position[: e.shape[1]]
-        mask = nnx.make_causal_mask(jnp.ones(e.shape[:2]))
-        x = x + self.attention(x, mask=mask)
-        return x + jax.nn.gelu(self.mlp(x))
-
-
 def test_a_causal_transformer():
-    net = CausalTransformer(rngs=nnx.Rngs(1))
-    model = EmbedRecurrentModel(net.embed, _Body(net), net.head, name="Transformer")
+    net = CausalTransformer(rngs=nnx.Rngs(1), words=WORDS)  # its __call__ is the body: embedded -> hidden
+    model = EmbedRecurrentModel(net.embed, net, net.head, name="Transformer")
     source, targets = _ids()
     got = connectivity.connectivity_matrix(model, source, targets, chunk_size=5)
-    want = _reference(lambda m, e: m.head(m.body(e)), net.embed.embedding[...], source, targets, module=net)
+    want = _reference(lambda m, e: m.head(m(e)), net.embed.embedding[...], source, targets, module=net)
     np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-9)
     assert np.all(np.triu(got, k=1) == 0)  # the causal mask: nothing reads ahead
     assert (got[-1, :3] > 0).all()  # a Transformer reads the whole past at once
-
-
-class _Body(nnx.Module):
-    def __init__(self, net: CausalTransformer):
-        self.net = net
-
-    def __call__(self, e):
-        return self.net.body(e)
 
 
 def test_a_plain_function():
