@@ -37,9 +37,14 @@ EXPLORER_PAGES = {
     "09_your_own_model.ipynb": ["explorer_own_models.html"],
 }
 MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
-#: jupyter-server-mathjax ships MathJax 2.7 with the STIX-Web fonts only (as the classic notebook used it).
-MATHJAX_FONTS = """<script type="text/x-mathjax-config">
-MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null}});
+#: jupyter-server-mathjax ships MathJax 2.7 with the STIX-Web fonts only (as the classic notebook used it). Its
+#: HTML-CSS output declares a blank font at ``url('about:blank')`` to test font loading against, which Chromium
+#: refuses with two console errors on every page with maths; ``local()`` names a font that is equally absent and
+#: requests nothing. The icon link keeps the browser from asking the host for a ``favicon.ico`` it does not have.
+MATHJAX_FONTS = """<link rel="icon" href="data:,">
+<script type="text/x-mathjax-config">
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null,
+  styles: {"@font-face": {"font-family": "MathJax_Blank", src: "local('MathJax_Blank')"}}}});
 </script>"""
 
 
@@ -101,7 +106,7 @@ def navigation(names: list[str], index: int) -> str:
 
 
 _INDEX = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>memviz: visualizing memorization in RNNs</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>memviz: visualizing memorization in RNNs</title>
 <style>
 body {{ font-family: Helvetica Neue, Helvetica, Arial, sans-serif; max-width: 760px; margin: 32px auto; color: #222; line-height: 1.45; }}
 li {{ margin: 0 0 12px; }} .summary {{ color: #555; font-size: 14px; }}

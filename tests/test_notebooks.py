@@ -230,7 +230,7 @@ def test_static_site(outputs):
         page = context.new_page()
         page.on(
             "console",
-            lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" and not _mathjax_probe(m) else None,
+            lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None,
         )
         page.on("pageerror", lambda e: errors.append(f"{page.url}: uncaught {e}"))
         page.goto(base + "index.html")
@@ -269,15 +269,6 @@ def test_static_site(outputs):
         browser.close()
     server.shutdown()
     assert not errors, errors
-
-
-def _mathjax_probe(message) -> bool:
-    """MathJax 2.7's HTML-CSS output probes font loading with a blank font at ``about:blank``, which
-    Chromium refuses with a console error on every page with maths. That message only is let through."""
-    text = message.text
-    return ("font at 'about:blank'" in text) or (
-        text.startswith("Failed to load resource") and message.location.get("url") == "about:blank"
-    )
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
