@@ -127,6 +127,23 @@ def _mingru_exact(record: dict) -> bool:
     return record["mingru_kernel_gap"] < 1e-4
 
 
+def _finding(claim: str, verdict: str) -> Callable[[dict], bool]:
+    """07 section 9's verdict on one of the article's claims, as recorded (``findings``: claim -> verdict)."""
+    return lambda record: record["findings"][claim] == verdict
+
+
+#: The README's table of 07's verdicts on the shipped models: (the article's claim, the verdict).
+FINDINGS = [
+    ("The GRU is better at long-term contextual understanding.", "cannot tell"),
+    (
+        "The LSTM is better at the short term: its accuracy curve crosses the GRU's (from about 7 characters typed).",
+        "not reproduced",
+    ),
+    ("The Nested LSTM barely uses the past.", "reproduced"),
+    ("Long-term memorization is not long-term contextual understanding.", "reproduced"),
+    ("At a word's start the model uses the previous words, then the word's own letters.", "reproduced"),
+]
+
 CLAIMS = [
     Claim("04", "trails the LSTM by the least at 0 characters", _nested_deficit_least_at_zero),
     Claim("04", "and by more once letters are typed", _nested_deficit_least_at_zero),
@@ -168,6 +185,10 @@ CLAIMS = [
         "The measures of the shipped models in\n`data/variants/measures.csv` are the ones this notebook computes for them",
         _shipped_measures_reproduced,
     ),
+    *[
+        Claim("07", f"| {claim} | **{verdict}** |", _finding(claim, verdict), source="README.md")
+        for claim, verdict in FINDINGS
+    ],
     Claim(
         "09", "For minGRU the connectivity equals a closed form built from its gates, to float rounding", _mingru_exact
     ),
