@@ -133,3 +133,16 @@ def test_training_diagnosis_from_a_history():
     diverged = slow.assign(loss=[8.0, 3.0, 6.0, 4.9, 4.5])
     assert findings.first_jump(diverged) == (3, 6.0)
     assert findings.first_step_below(slow, 1.0) is None
+
+
+def test_training_diagnosis_names_the_jump_or_its_absence():
+    steps = np.arange(1, 6)
+    good = pd.DataFrame({"dataset": "train", "step": steps, "loss": [8.3, 6.0, 4.5, 3.0, 2.5]})
+    jumped = good.assign(loss=[8.3, 7.0, 10.8, 6.0, 4.9])
+    text = findings.training_diagnosis(jumped, good, uniform=8.32, reference="shipped GRU")
+    assert "first fell below 5 at step 5 (the shipped GRU: step 3)" in text
+    assert (
+        "At step 3 it jumped to 10.8, above the 8.32 of a uniform guess, a jump the shipped GRU does not make" in text
+    )
+    slow = good.assign(loss=[8.3, 7.5, 6.9, 6.0, 4.9])
+    assert "It never jumped" in findings.training_diagnosis(slow, good, uniform=8.32, reference="shipped GRU")

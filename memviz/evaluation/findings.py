@@ -358,3 +358,24 @@ def agreement_summary(
         "; ".join(parts) + ". Agreeing on which characters matter most is not agreeing on how much the current word "
         "matters: the shares inside the word differ (the figure)."
     )
+
+
+def training_diagnosis(history, reference_history, *, uniform: float, reference: str, below: float = 5.0) -> str:
+    """What the logged losses can tell about a run that trained poorly (``history``), beside a run that trained
+    well (``reference_history``, named ``reference``): when its loss first fell below ``below``, and whether and
+    where it jumped (a divergence), against ``uniform``, the loss of a uniform guess (log of the vocabulary size)."""
+    mine, theirs = first_step_below(history, below), first_step_below(reference_history, below)
+    text = f"Its training loss first fell below {below:g} at step {mine} (the {reference}: step {theirs}). "
+    jump = first_jump(history)
+    if jump is None:
+        text += "It never jumped: it learned slowly from the start. "
+    else:
+        text += (
+            f"At step {jump[0]} it jumped to {jump[1]:.1f}"
+            + (f", above the {uniform:.2f} of a uniform guess" if jump[1] > uniform else "")
+            + (f", a jump the {reference} does not make" if first_jump(reference_history) is None else "")
+            + ": the run diverged early and learned slowly after it. "
+        )
+    return text + (
+        "Why is not diagnosed (the runs kept no gradients); a lower rate or a warm-up is the first thing to try."
+    )
