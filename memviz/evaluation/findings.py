@@ -215,9 +215,8 @@ def word_start(share_lost_by_chars: Mapping[str, tuple[stats.Interval, stats.Int
     accuracy at 3, so points lost there are bounded by it. Reproduced where every model loses a clearly larger share
     at 0 characters; not reproduced where some model loses a clearly larger share at ``late``; else cannot tell.
     """
-    cut_loss_by_chars = share_lost_by_chars
     moves = {}
-    for name, x in cut_loss_by_chars.items():
+    for name, x in share_lost_by_chars.items():
         start, later = x[0], x[1]
         moves[name] = "falls" if above(start, later) else "rises" if above(later, start) else "no clear change"
     verdict = (
@@ -226,7 +225,7 @@ def word_start(share_lost_by_chars: Mapping[str, tuple[stats.Interval, stats.Int
     evidence = (
         "Share of the full context's hits lost when cut to the current word, %, at 0 → "
         + f"{late} characters typed: "
-        + "; ".join(f"{n} {_points(x[0])} → {_points(x[1])} ({moves[n]})" for n, x in cut_loss_by_chars.items())
+        + "; ".join(f"{n} {_points(x[0])} → {_points(x[1])} ({moves[n]})" for n, x in share_lost_by_chars.items())
         + "."
     )
     return Finding(
